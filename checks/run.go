@@ -1,0 +1,292 @@
+package checks
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// SchemaVersion is the version of the JSON report contract.
+const SchemaVersion = "1"
+
+// Status is the outcome of one rule.
+type Status string
+
+const (
+	StatusPass         Status = "pass"
+	StatusFail         Status = "fail"
+	StatusNotEvaluated Status = "not_evaluated"
+	StatusDisabled     Status = "disabled"
+)
+
+// Finding is one problem a rule found.
+type Finding struct {
+	Rule     string   `json:"rule"`
+	Severity Severity `json:"severity"`
+	Message  string   `json:"message"`
+	// Subject is stable across runs: a metric family, "stdout:12", a span
+	// name with its trace, "GET /users/42". Baselines match on rule+subject.
+	Subject string `json:"subject"`
+	// Evidence is an excerpt of what was seen, secrets masked.
+	Evidence string `json:"evidence,omitempty"`
+	// Fix is a verb phrase for the detected stack.
+	Fix  string `json:"fix,omitempty"`
+	Docs string `json:"docs,omitempty"`
+}
+
+// RuleResult is the outcome of one rule.
+type RuleResult struct {
+	ID       string   `json:"id"`
+	Signal   Signal   `json:"signal"`
+	Status   Status   `json:"status"`
+	Severity Severity `json:"severity"`
+	Summary  string   `json:"summary"`
+	// Reason says why a rule was not evaluated or disabled.
+	Reason   string `json:"reason,omitempty"`
+	Findings int    `json:"findings"`
+}
+
+// Summary counts findings and rule outcomes.
+type Summary struct {
+	Errors       int `json:"errors"`
+	Warnings     int `json:"warnings"`
+	Infos        int `json:"infos"`
+	Score        int `json:"score"`
+	Passed       int `json:"passed"`
+	Failed       int `json:"failed"`
+	NotEvaluated int `json:"not_evaluated"`
+	Disabled     int `json:"disabled"`
+}
+
+// Tool identifies obslint in reports.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Result is what every report writer reads.
+type Result struct {
+	SchemaVersion string            `json:"schema_version"`
+	Tool          Tool              `json:"tool"`
+	Target        Target            `json:"target"`
+	Captured      Captured          `json:"captured"`
+	Started       time.Time         `json:"started"`
+	Timings       map[string]string `json:"timings,omitempty"`
+	Summary       Summary           `json:"summary"`
+	Rules         []RuleResult      `json:"rules"`
+	Findings      []Finding         `json:"findings"`
+	Problems      []Problem         `json:"problems,omitempty"`
+}
+
+// Options select and tune rules for one run.
+type Options struct {
+	// Disabled maps a rule ID or a pattern ("logs/*") to the reason given.
+	Disabled map[string]string
+	// Severity overrides a rule's default severity.
+	Severity map[string]Severity
+}
+
+// Run judges the evidence with every rule and returns the result. Findings
+// and rules are sorted so the same evidence gives the same bytes.
+func Run(ev *Evidence, rules []*Rule, opt Options) Result {
+	res := Result{
+		SchemaVersion: SchemaVersion,
+		Target:        ev.Target,
+		Captured:      ev.Captured,
+		Problems:      ev.Problems,
+		Rules:         []RuleResult{},
+		Findings:      []Finding{},
+	}
+	secrets := ev.secretValues()
+	for _, r := range rules {
+		sev := r.Severity
+		if s, ok := opt.Severity[r.ID]; ok {
+			sev = s
+		}
+		rr := RuleResult{ID: r.ID, Signal: r.Signal(), Severity: sev, Summary: r.Summary}
+		if reason, ok := disabledReason(opt.Disabled, r.ID); ok {
+			rr.Status, rr.Reason = StatusDisabled, reason
+			res.Rules = append(res.Rules, rr)
+			continue
+		}
+		if len(r.Profiles) > 0 && ev.Target.Profile != "" && !slices.Contains(r.Profiles, ev.Target.Profile) {
+			rr.Status, rr.Reason = StatusNotEvaluated, fmt.Sprintf("applies to the %s profile only", strings.Join(r.Profiles, ", "))
+			res.Rules = append(res.Rules, rr)
+			continue
+		}
+		if reason := ev.missing(r.Needs); reason != "" {
+			rr.Status, rr.Reason = StatusNotEvaluated, reason
+			res.Rules = append(res.Rules, rr)
+			continue
+		}
+		pass := &Pass{Evidence: ev, Rule: r}
+		runCheck(pass)
+		if pass.skip != "" {
+			rr.Status, rr.Reason = StatusNotEvaluated, pass.skip
+			res.Rules = append(res.Rules, rr)
+			continue
+		}
+		for _, f := range pass.findings {
+			f.Rule = r.ID
+			f.Severity = sev
+			if f.Fix == "" {
+				f.Fix = r.Fix.For(ev.Target.Profile)
+			}
+			if f.Docs == "" {
+				f.Docs = r.Anchor()
+			}
+			f.Message = Redact(f.Message, secrets)
+			f.Subject = Redact(f.Subject, secrets)
+			f.Evidence = Excerpt(Redact(f.Evidence, secrets), 300)
+			res.Findings = append(res.Findings, f)
+		}
+		rr.Findings = len(pass.findings)
+		rr.Status = StatusPass
+		if rr.Findings > 0 {
+			rr.Status = StatusFail
+		}
+		res.Rules = append(res.Rules, rr)
+	}
+	slices.SortStableFunc(res.Rules, func(a, b RuleResult) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortStableFunc(res.Findings, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Message, b.Message))
+	})
+	res.Findings = slices.CompactFunc(res.Findings, func(a, b Finding) bool { return a == b })
+	res.Summary = summarize(res)
+	return res
+}
+
+// runCheck runs one rule, turning a panic into a finding-free not_evaluated
+// result rather than taking the whole run down.
+func runCheck(p *Pass) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.findings = nil
+			p.skip = fmt.Sprintf("internal error in rule %s: %v (please report it)", p.Rule.ID, v)
+		}
+	}()
+	p.Rule.Check(p)
+}
+
+func disabledReason(disabled map[string]string, id string) (string, bool) {
+	if r, ok := disabled[id]; ok {
+		return r, true
+	}
+	for pat, r := range disabled {
+		if strings.HasSuffix(pat, "/*") && strings.HasPrefix(id, strings.TrimSuffix(pat, "*")) {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+func (e *Evidence) missing(needs []Need) string {
+	for _, n := range needs {
+		if r := e.missingOne(n); r != "" {
+			return r
+		}
+	}
+	return ""
+}
+
+func (e *Evidence) missingOne(n Need) string {
+	switch n {
+	case NeedScrape:
+		if !e.Captured.Metrics || len(e.Scrapes) == 0 {
+			return "no metrics were scraped"
+		}
+	case NeedFamilies:
+		if !e.Captured.Metrics || len(e.Scrapes) == 0 {
+			return "no metrics were scraped"
+		}
+		if len(e.ParsedScrapes()) == 0 {
+			return "no scrape yielded any metric family (see metrics/endpoint and metrics/parse)"
+		}
+	case NeedTwoScrapes:
+		if !e.Captured.Metrics || len(e.Scrapes) == 0 {
+			return "no metrics were scraped"
+		}
+		if len(e.ParsedScrapes()) < 2 {
+			return "needs two parsed scrapes (before and after probing); got " + fmt.Sprint(len(e.ParsedScrapes()))
+		}
+	case NeedLogs:
+		if !e.Captured.Logs {
+			return "no log stream was captured"
+		}
+	case NeedTraces:
+		if !e.Captured.Traces {
+			return "no trace source was attached"
+		}
+	case NeedSpans:
+		if !e.Captured.Traces {
+			return "no trace source was attached"
+		}
+		if len(e.Spans) == 0 {
+			return "no spans were received (see traces/received)"
+		}
+	case NeedProbes:
+		if !e.Captured.Probes || len(e.Probes) == 0 {
+			return "no probe requests were sent (offline lint)"
+		}
+	case NeedTracedProbes:
+		if !e.Captured.Probes || len(e.Probes) == 0 {
+			return "no probe requests were sent (offline lint)"
+		}
+		for _, p := range e.Probes {
+			if p.Traced() {
+				return ""
+			}
+		}
+		return "no probe carried a traceparent"
+	}
+	return ""
+}
+
+// Weights of rule outcomes in the score, by severity.
+var scoreWeight = map[Severity]int{Error: 5, Warning: 2, Info: 1}
+
+func summarize(res Result) Summary {
+	var s Summary
+	for _, f := range res.Findings {
+		switch f.Severity {
+		case Error:
+			s.Errors++
+		case Warning:
+			s.Warnings++
+		default:
+			s.Infos++
+		}
+	}
+	total, passed := 0, 0
+	for _, r := range res.Rules {
+		switch r.Status {
+		case StatusPass:
+			s.Passed++
+			total += scoreWeight[r.Severity]
+			passed += scoreWeight[r.Severity]
+		case StatusFail:
+			s.Failed++
+			total += scoreWeight[r.Severity]
+		case StatusNotEvaluated:
+			s.NotEvaluated++
+		case StatusDisabled:
+			s.Disabled++
+		}
+	}
+	if total > 0 {
+		s.Score = passed * 100 / total
+	}
+	return s
+}
+
+// Failed reports whether any finding is at or above the threshold.
+func (r Result) Failed(threshold Severity) bool {
+	for _, f := range r.Findings {
+		if f.Severity >= threshold {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,108 @@
+package checks
+
+import (
+	"regexp"
+	"strings"
+)
+
+// SecretPattern is a well-known token shape. Patterns come from gitleaks
+// v8.30.1 and Nosey Parker's http rules (see shared reference logs-traces §3.6),
+// ported to RE2. Group 1, when present, is the secret itself.
+type SecretPattern struct {
+	Name string
+	RE   *regexp.Regexp
+}
+
+// SecretPatterns are scanned by logs/no-secrets and used by Redact.
+var SecretPatterns = []SecretPattern{
+	{"bearer-token", regexp.MustCompile(`(?i)Authorization(?::\s+|.{1,5})Bearer\s+([A-Za-z0-9._~+/-]{6,}=*)`)},
+	{"basic-auth", regexp.MustCompile(`(?i)Authorization(?::\s+|.{1,5})Basic\s+([A-Za-z0-9+/]{6,}={0,2})`)},
+	{"jwt", regexp.MustCompile(`\b(ey[a-zA-Z0-9]{17,}\.ey[a-zA-Z0-9/\\_-]{17,}\.(?:[a-zA-Z0-9/\\_-]{10,}={0,2})?)`)},
+	{"aws-access-token", regexp.MustCompile(`\b((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b`)},
+	{"github-pat", regexp.MustCompile(`(ghp_[0-9a-zA-Z]{36})`)},
+	{"github-fine-grained-pat", regexp.MustCompile(`(github_pat_\w{82})`)},
+	{"github-oauth", regexp.MustCompile(`(gho_[0-9a-zA-Z]{36})`)},
+	{"gitlab-pat", regexp.MustCompile(`(glpat-[\w-]{20})`)},
+	{"slack-bot-token", regexp.MustCompile(`(xoxb-[0-9]{10,13}-[0-9]{10,13}[a-zA-Z0-9-]*)`)},
+	{"stripe-access-token", regexp.MustCompile(`\b((?:sk|rk)_(?:test|live|prod)_[a-zA-Z0-9]{10,99})`)},
+	{"gcp-api-key", regexp.MustCompile(`\b(AIza[\w-]{35})`)},
+	{"npm-access-token", regexp.MustCompile(`(?i)\b(npm_[a-z0-9]{36})`)},
+	{"private-key", regexp.MustCompile(`(?i)(-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----)`)},
+}
+
+// SecretKeyRE matches field names that must hold only a redaction marker.
+var SecretKeyRE = regexp.MustCompile(`(?i)^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|apikey|password|passwd|pwd|secret|client[-_]?secret|token|access[-_]?token|refresh[-_]?token|id[-_]?token|private[-_]?key)$`)
+
+// RedactedRE matches values that are already masked.
+var RedactedRE = regexp.MustCompile(`(?i)^(\[?redacted\]?|\*+|\[filtered\]|<redacted>|x+|)$`)
+
+// SecretMatch is one secret found in a text.
+type SecretMatch struct {
+	Pattern string // pattern name, or "canary"
+	Value   string // the secret itself (never print it: use Mask)
+}
+
+// FindSecrets returns the canaries and well-known secrets in s.
+func FindSecrets(s string, canaries []string) []SecretMatch {
+	var out []SecretMatch
+	for _, c := range canaries {
+		if c != "" && strings.Contains(s, c) {
+			out = append(out, SecretMatch{Pattern: "canary", Value: c})
+		}
+	}
+	for _, p := range SecretPatterns {
+		for _, m := range p.RE.FindAllStringSubmatch(s, -1) {
+			v := m[0]
+			if len(m) > 1 && m[1] != "" {
+				v = m[1]
+			}
+			out = append(out, SecretMatch{Pattern: p.Name, Value: v})
+		}
+	}
+	return out
+}
+
+// Mask hides a secret, keeping enough of its head to recognise it.
+func Mask(v string) string {
+	keep := 4
+	if len(v) <= 8 {
+		keep = 0
+	}
+	return v[:keep] + "****(masked)"
+}
+
+// Redact masks every canary and well-known secret in s.
+func Redact(s string, canaries []string) string {
+	if s == "" {
+		return s
+	}
+	for _, m := range FindSecrets(s, canaries) {
+		s = strings.ReplaceAll(s, m.Value, Mask(m.Value))
+	}
+	return s
+}
+
+// Excerpt shortens s to at most n bytes, on a rune boundary.
+func Excerpt(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !isRuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+func (e *Evidence) secretValues() []string {
+	var out []string
+	for _, c := range e.Canaries {
+		out = append(out, c.Value)
+	}
+	return out
+}
+
+// CanaryValues returns the canary secrets sent with the probes.
+func (e *Evidence) CanaryValues() []string { return e.secretValues() }

@@ -1,0 +1,447 @@
+// Package offline loads recorded telemetry from files into Evidence: the
+// `lint` front door, rule fixtures, and evidence bundles all read through it.
+//
+// A directory of recorded evidence (a fixture case or a bundle) may hold:
+//
+//	metrics.prom | metrics-1.prom, metrics-2.prom …   one scrape each, in order
+//	                                                  (.om/.openmetrics: OpenMetrics)
+//	scrapes.json      [{"file","phase","status","content_type","error"}] overrides
+//	logs.jsonl        raw log lines, as the service wrote them
+//	logs.capture.jsonl {"time","source","raw"} per line, as `run` captured them
+//	traces.json       OTLP JSON (one ExportTraceServiceRequest, or one per line)
+//	probes.json       {"probes":[checks.Probe…], "canaries":[checks.Canary…]}
+//	evidence.json     {"target":…, "expect":…, "captured":…, "problems":…}
+package offline
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/obslint/obslint/checks"
+)
+
+// Limits bound what is read.
+type Limits struct {
+	MaxLineBytes   int   // longer log lines are truncated and flagged
+	MaxLines       int   // further lines are counted, not kept
+	MaxScrapeBytes int64 // larger expositions are truncated and flagged
+	MaxSpans       int
+}
+
+// DefaultLimits are the documented defaults.
+var DefaultLimits = Limits{MaxLineBytes: 1 << 20, MaxLines: 200_000, MaxScrapeBytes: 32 << 20, MaxSpans: 200_000}
+
+// Content types for recorded scrapes.
+const (
+	TextContentType        = "text/plain; version=0.0.4; charset=utf-8"
+	OpenMetricsContentType = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+)
+
+// Files names the recorded inputs of `obslint lint`. "-" reads stdin.
+type Files struct {
+	Metrics []string
+	Logs    string
+	Traces  string
+	Probes  string
+}
+
+// Load reads the files into evidence. Errors name the file and what is wrong;
+// a file that cannot be read at all is an error, bad content is evidence.
+func Load(f Files, lim Limits, stdin io.Reader) (*checks.Evidence, error) {
+	ev := &checks.Evidence{}
+	for i, path := range f.Metrics {
+		body, truncated, err := readCapped(path, lim.MaxScrapeBytes, stdin)
+		if err != nil {
+			return nil, err
+		}
+		ev.Scrapes = append(ev.Scrapes, NewScrape(displayName(path), fmt.Sprintf("scrape-%d", i+1), 200, contentTypeFor(path), body, truncated))
+		ev.Captured.Metrics = true
+		if truncated {
+			ev.Problems = append(ev.Problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf("%s: exposition larger than %d bytes, truncated", displayName(path), lim.MaxScrapeBytes)})
+		}
+	}
+	if f.Logs != "" {
+		if err := loadLogs(ev, f.Logs, lim, stdin); err != nil {
+			return nil, err
+		}
+	}
+	if f.Traces != "" {
+		if err := loadTraces(ev, f.Traces, lim, stdin); err != nil {
+			return nil, err
+		}
+	}
+	if f.Probes != "" {
+		if err := loadProbes(ev, f.Probes); err != nil {
+			return nil, err
+		}
+	}
+	return ev, nil
+}
+
+// NewScrape builds a Scrape from a recorded or fetched body and parses it.
+func NewScrape(url, phase string, status int, contentType string, body []byte, truncated bool) checks.Scrape {
+	s := checks.Scrape{URL: url, Phase: phase, Status: status, ContentType: contentType, Size: len(body), Truncated: truncated, Body: body}
+	fams, err := checks.ParseExposition(body, contentType)
+	s.Families = fams
+	if err != nil {
+		s.ParseErr = err.Error()
+	}
+	return s
+}
+
+// LoadDir reads a directory of recorded evidence (see the package doc).
+func LoadDir(dir string, lim Limits) (*checks.Evidence, error) {
+	var f Files
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var metrics []string
+	for _, e := range entries {
+		n := e.Name()
+		if strings.HasPrefix(n, "metrics") && (strings.HasSuffix(n, ".prom") || strings.HasSuffix(n, ".om") || strings.HasSuffix(n, ".openmetrics") || strings.HasSuffix(n, ".txt")) {
+			metrics = append(metrics, filepath.Join(dir, n))
+		}
+	}
+	sort.Slice(metrics, func(i, j int) bool { return scrapeIndex(metrics[i]) < scrapeIndex(metrics[j]) })
+	f.Metrics = metrics
+	for _, name := range []string{"logs.capture.jsonl", "logs.jsonl", "logs.txt", "logs.log"} {
+		if exists(filepath.Join(dir, name)) {
+			f.Logs = filepath.Join(dir, name)
+			break
+		}
+	}
+	if exists(filepath.Join(dir, "traces.json")) {
+		f.Traces = filepath.Join(dir, "traces.json")
+	}
+	if exists(filepath.Join(dir, "probes.json")) {
+		f.Probes = filepath.Join(dir, "probes.json")
+	}
+	ev, err := Load(f, lim, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := applyScrapeOverrides(ev, dir, metrics); err != nil {
+		return nil, err
+	}
+	if err := applyEvidenceFile(ev, filepath.Join(dir, "evidence.json")); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+func scrapeIndex(path string) int {
+	base := filepath.Base(path)
+	var n int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(base, "metrics-"), "%d", &n); err != nil {
+		return 0
+	}
+	return n
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+func displayName(path string) string {
+	if path == "-" {
+		return "stdin"
+	}
+	return path
+}
+
+func contentTypeFor(path string) string {
+	if strings.HasSuffix(path, ".om") || strings.HasSuffix(path, ".openmetrics") {
+		return OpenMetricsContentType
+	}
+	return TextContentType
+}
+
+func readCapped(path string, max int64, stdin io.Reader) ([]byte, bool, error) {
+	var r io.Reader
+	if path == "-" {
+		if stdin == nil {
+			return nil, false, errors.New("stdin: no standard input")
+		}
+		r = stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, false, err
+		}
+		defer f.Close()
+		r = f
+	}
+	body, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", displayName(path), err)
+	}
+	if int64(len(body)) > max {
+		return body[:max], true, nil
+	}
+	return body, false, nil
+}
+
+// LineReader splits a stream into capped lines. Lines longer than the cap are
+// cut and flagged, not buffered whole: memory stays bounded.
+type LineReader struct {
+	r   *bufio.Reader
+	max int
+}
+
+// NewLineReader reads lines of at most max bytes.
+func NewLineReader(r io.Reader, max int) *LineReader {
+	return &LineReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+}
+
+// Next returns the next line without its newline, whether it was truncated,
+// and io.EOF after the last line.
+func (lr *LineReader) Next() (string, bool, error) {
+	var buf []byte
+	truncated := false
+	for {
+		chunk, err := lr.r.ReadSlice('\n')
+		if len(buf)+len(chunk) > lr.max {
+			room := lr.max - len(buf)
+			if room > 0 {
+				buf = append(buf, chunk[:room]...)
+			}
+			truncated = true
+		} else {
+			buf = append(buf, chunk...)
+		}
+		switch {
+		case err == nil:
+			return strings.TrimRight(string(bytes.TrimSuffix(buf, []byte("\n"))), "\r"), truncated, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			if len(buf) == 0 && !truncated {
+				return "", false, io.EOF
+			}
+			return strings.TrimRight(string(buf), "\r\n"), truncated, nil
+		default:
+			return "", false, err
+		}
+	}
+}
+
+type capturedLine struct {
+	Time   time.Time `json:"time"`
+	Source string    `json:"source"`
+	Raw    string    `json:"raw"`
+}
+
+func loadLogs(ev *checks.Evidence, path string, lim Limits, stdin io.Reader) error {
+	var r io.Reader
+	if path == "-" {
+		r = stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	captured := strings.HasSuffix(path, ".capture.jsonl")
+	src := displayName(path)
+	if !captured && path != "-" {
+		src = filepath.Base(path)
+	}
+	ev.Captured.Logs = true
+	ev.Captured.LogSource = "file " + displayName(path)
+	lr := NewLineReader(r, lim.MaxLineBytes)
+	counts := map[string]int{}
+	dropped := 0
+	for n := 1; ; n++ {
+		raw, truncated, err := lr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: line %d: %w", displayName(path), n, err)
+		}
+		if len(ev.Logs) >= lim.MaxLines {
+			dropped++
+			continue
+		}
+		if captured {
+			var c capturedLine
+			if err := json.Unmarshal([]byte(raw), &c); err != nil {
+				return fmt.Errorf("%s: line %d: not a captured log record: %v", displayName(path), n, err)
+			}
+			counts[c.Source]++
+			l := checks.ParseLogLine(c.Source, counts[c.Source], c.Raw)
+			l.Time = c.Time
+			ev.Logs = append(ev.Logs, l)
+			continue
+		}
+		l := checks.ParseLogLine(src, n, raw)
+		l.Truncated = truncated
+		ev.Logs = append(ev.Logs, l)
+	}
+	if dropped > 0 {
+		ev.Problems = append(ev.Problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf("%s: %d log lines past the limit of %d were not kept", displayName(path), dropped, lim.MaxLines)})
+	}
+	return nil
+}
+
+func loadTraces(ev *checks.Evidence, path string, lim Limits, stdin io.Reader) error {
+	body, truncated, err := readCapped(path, 256<<20, stdin)
+	if err != nil {
+		return err
+	}
+	if truncated {
+		return fmt.Errorf("%s: larger than 256 MiB", displayName(path))
+	}
+	ev.Captured.Traces = true
+	ev.Captured.TraceSource = "file " + displayName(path)
+	var u ptrace.JSONUnmarshaler
+	td, err := u.UnmarshalTraces(body)
+	if err != nil {
+		// One request per line, as the collector's file exporter writes.
+		var firstErr error
+		for i, line := range bytes.Split(body, []byte("\n")) {
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			t, lerr := u.UnmarshalTraces(line)
+			if lerr != nil {
+				firstErr = fmt.Errorf("%s: line %d: not OTLP JSON traces: %v", displayName(path), i+1, lerr)
+				break
+			}
+			ev.Spans = append(ev.Spans, checks.SpansFromTraces(t)...)
+		}
+		if firstErr != nil {
+			return fmt.Errorf("%s: not OTLP JSON traces: %v", displayName(path), err)
+		}
+	} else {
+		ev.Spans = append(ev.Spans, checks.SpansFromTraces(td)...)
+	}
+	if len(ev.Spans) > lim.MaxSpans {
+		ev.Problems = append(ev.Problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf("%s: %d spans, only the first %d kept", displayName(path), len(ev.Spans), lim.MaxSpans)})
+		ev.Spans = ev.Spans[:lim.MaxSpans]
+	}
+	return nil
+}
+
+type probesFile struct {
+	Probes   []checks.Probe  `json:"probes"`
+	Canaries []checks.Canary `json:"canaries"`
+}
+
+func loadProbes(ev *checks.Evidence, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var pf probesFile
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&pf); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	ev.Probes, ev.Canaries = pf.Probes, pf.Canaries
+	ev.Captured.Probes = true
+	return nil
+}
+
+type scrapeOverride struct {
+	File        string `json:"file"`
+	Phase       string `json:"phase"`
+	Status      int    `json:"status"`
+	ContentType string `json:"content_type"`
+	Error       string `json:"error"`
+}
+
+func applyScrapeOverrides(ev *checks.Evidence, dir string, files []string) error {
+	path := filepath.Join(dir, "scrapes.json")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var ovs []scrapeOverride
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ovs); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	byFile := map[string]int{}
+	for i, f := range files {
+		byFile[filepath.Base(f)] = i
+	}
+	var out []checks.Scrape
+	for i, o := range ovs {
+		var s checks.Scrape
+		if o.File != "" {
+			idx, ok := byFile[o.File]
+			if !ok {
+				return fmt.Errorf("%s: entry %d: no file %q", path, i, o.File)
+			}
+			s = ev.Scrapes[idx]
+		}
+		if o.ContentType != "" || o.File == "" {
+			s = NewScrape(s.URL, s.Phase, s.Status, o.ContentType, s.Body, s.Truncated)
+		}
+		if o.Phase != "" {
+			s.Phase = o.Phase
+		}
+		if o.Status != 0 {
+			s.Status = o.Status
+		}
+		if o.Error != "" {
+			s = checks.Scrape{URL: s.URL, Phase: s.Phase, Err: o.Error}
+		}
+		out = append(out, s)
+	}
+	ev.Scrapes = out
+	ev.Captured.Metrics = true
+	return nil
+}
+
+type evidenceFile struct {
+	Target   *checks.Target       `json:"target"`
+	Expect   *checks.Expectations `json:"expect"`
+	Captured *checks.Captured     `json:"captured"`
+	Problems []checks.Problem     `json:"problems"`
+}
+
+func applyEvidenceFile(ev *checks.Evidence, path string) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var ef evidenceFile
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ef); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if ef.Target != nil {
+		ev.Target = *ef.Target
+	}
+	if ef.Expect != nil {
+		ev.Expect = *ef.Expect
+	}
+	if ef.Captured != nil {
+		ev.Captured = *ef.Captured
+	}
+	ev.Problems = append(ev.Problems, ef.Problems...)
+	return nil
+}
