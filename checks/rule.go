@@ -186,6 +186,7 @@ type Pass struct {
 	*Evidence
 	Rule     *Rule
 	findings []Finding
+	notes    []Finding
 	skip     string
 }
 
@@ -197,6 +198,12 @@ func (p *Pass) Report(f Finding) {
 // Reportf records a finding about subject with a formatted message.
 func (p *Pass) Reportf(subject, format string, args ...any) {
 	p.Report(Finding{Subject: subject, Message: fmt.Sprintf(format, args...)})
+}
+
+// Notef records an info-level note that does not fail the rule, e.g. a
+// library-owned metric that breaks a convention the service cannot fix.
+func (p *Pass) Notef(subject, format string, args ...any) {
+	p.notes = append(p.notes, Finding{Subject: subject, Message: fmt.Sprintf(format, args...)})
 }
 
 // Skip marks the rule not evaluated with a reason, e.g. "no probe declared a

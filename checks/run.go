@@ -128,9 +128,12 @@ func Run(ev *Evidence, rules []*Rule, opt Options) Result {
 			res.Rules = append(res.Rules, rr)
 			continue
 		}
-		for _, f := range pass.findings {
+		for i, f := range slices.Concat(pass.findings, pass.notes) {
 			f.Rule = r.ID
 			f.Severity = sev
+			if i >= len(pass.findings) {
+				f.Severity = Info
+			}
 			if f.Fix == "" {
 				f.Fix = r.Fix.For(ev.Target.Profile)
 			}
@@ -163,7 +166,7 @@ func Run(ev *Evidence, rules []*Rule, opt Options) Result {
 func runCheck(p *Pass) {
 	defer func() {
 		if v := recover(); v != nil {
-			p.findings = nil
+			p.findings, p.notes = nil, nil
 			p.skip = fmt.Sprintf("internal error in rule %s: %v (please report it)", p.Rule.ID, v)
 		}
 	}()

@@ -46,14 +46,9 @@ type SpanEvent struct {
 	Attrs map[string]any `json:"attributes,omitempty"`
 }
 
-// Subject names the span in findings: "GET /users/:id (trace 4bf92f35…)".
-func (s Span) Subject() string {
-	id := s.TraceID
-	if len(id) > 8 {
-		id = id[:8]
-	}
-	return s.Name + " (trace " + id + ")"
-}
+// Subject names the span in findings by its name, which is stable across
+// runs (put the trace id in the message, not the subject).
+func (s Span) Subject() string { return "span " + s.Name }
 
 // Attr returns a span attribute as a string ("" when absent).
 func (s Span) Attr(key string) string { return attrString(s.Attrs, key) }
