@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -99,8 +100,12 @@ type Probe struct {
 // Traced reports whether the probe carried a traceparent.
 func (p Probe) Traced() bool { return p.TraceID != "" }
 
-// Subject names the probe in findings: "GET /users/42".
-func (p Probe) Subject() string { return p.Method + " " + p.Path }
+// Subject names the probe in findings: "GET /users/42". The query string is
+// left out: it carries canaries and changes every run.
+func (p Probe) Subject() string {
+	path, _, _ := strings.Cut(p.Path, "?")
+	return p.Method + " " + path
+}
 
 // Canary is a fake secret sent with the probes; it must appear nowhere.
 type Canary struct {
