@@ -1,0 +1,41 @@
+# The two commands a newcomer needs (see README.md):
+#   make demo   build obslint, install the Node example's packages, check it
+#   make test   install what the tests need, then run them all
+
+GO        ?= go
+BIN       := bin/obslint
+NODE_DIRS := examples/node-express fixtures/services/node-broken
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: build demo demo-broken test test-deps lint bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/obslint
+
+# npm ci only when package-lock.json changed since the last install.
+test-deps:
+	@for d in $(NODE_DIRS); do \
+	  if [ ! -f $$d/node_modules/.package-lock.json ] || [ $$d/package-lock.json -nt $$d/node_modules/.package-lock.json ]; then \
+	    echo "npm ci in $$d"; (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+	  fi; \
+	done
+
+demo: build test-deps
+	cd examples/node-express && ../../$(BIN) run -- node server.js
+
+demo-broken: build test-deps
+	cd fixtures/services/node-broken && ../../../$(BIN) run -- node server.js || true
+
+test: test-deps
+	$(GO) test -count=1 ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+bench: build
+	bench/lint-vs-promtool.sh
+
+clean:
+	rm -rf bin

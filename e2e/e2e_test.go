@@ -1,0 +1,253 @@
+// Package e2e runs the real obslint binary against the real example and
+// fixture services: real processes, real libraries, real sockets on loopback.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/checks/checktest"
+)
+
+var obslintBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "obslint-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	obslintBin = filepath.Join(dir, "obslint")
+	build := exec.Command("go", "build", "-o", obslintBin, "./cmd/obslint")
+	build.Dir = repoRoot()
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build obslint:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+// report is the part of the JSON contract the tests read.
+type report struct {
+	SchemaVersion string `json:"schema_version"`
+	Target        struct {
+		Service string `json:"service"`
+		Profile string `json:"profile"`
+	} `json:"target"`
+	Summary struct {
+		Errors   int `json:"errors"`
+		Warnings int `json:"warnings"`
+		Score    int `json:"score"`
+	} `json:"summary"`
+	Rules []struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+	} `json:"rules"`
+	Findings []struct {
+		Rule     string `json:"rule"`
+		Severity string `json:"severity"`
+		Subject  string `json:"subject"`
+		Message  string `json:"message"`
+		Evidence string `json:"evidence"`
+	} `json:"findings"`
+	Timings map[string]string `json:"timings"`
+}
+
+// obslintRun runs `obslint run --format json -- CMD…` in dir and returns the
+// exit code, the parsed report and stderr.
+func obslintRun(t *testing.T, dir string, cmd ...string) (int, report, string) {
+	t.Helper()
+	requireInstalled(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	args := append([]string{"run", "--format", "json", "--no-progress", "--"}, cmd...)
+	c := exec.CommandContext(ctx, obslintBin, args...)
+	c.Dir = dir
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := c.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("obslint run: %v\nstderr:\n%s", err, stderr.String())
+	}
+	t.Logf("obslint run in %s took %s (exit %d)", filepath.Base(dir), time.Since(start).Round(time.Millisecond), code)
+	var r report
+	if code == 0 || code == 1 {
+		require.NoError(t, json.Unmarshal(stdout.Bytes(), &r), "report is not JSON:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		require.Equal(t, "1", r.SchemaVersion)
+		t.Logf("timings: %v", r.Timings)
+	}
+	return code, r, stderr.String()
+}
+
+func requireInstalled(t *testing.T, dir string) {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatalf("node is not installed: the end-to-end tests need Node 20 (run make test-deps)")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
+		t.Fatalf("%s has no node_modules: run `make test-deps` (npm ci) first", dir)
+	}
+}
+
+func dump(r report) string {
+	var b strings.Builder
+	for _, rr := range r.Rules {
+		if rr.Status != "pass" {
+			fmt.Fprintf(&b, "  %-32s %-14s %s\n", rr.ID, rr.Status, rr.Reason)
+		}
+	}
+	for _, f := range r.Findings {
+		fmt.Fprintf(&b, "  [%s] %s %q: %s\n", f.Severity, f.Rule, f.Subject, f.Message)
+	}
+	return b.String()
+}
+
+// The example must pass every rule: exit 0, no error or warning finding,
+// nothing not evaluated except what needs OpenMetrics exemplars.
+func TestNodeExampleIsClean(t *testing.T) {
+	dir := filepath.Join(repoRoot(), "examples", "node-express")
+	code, r, stderr := obslintRun(t, dir, "node", "server.js")
+	require.Equal(t, 0, code, "stderr:\n%s\nreport:\n%s", stderr, dump(r))
+	require.Equal(t, "node", r.Target.Profile)
+	require.Equal(t, "node-express-example", r.Target.Service)
+	for _, f := range r.Findings {
+		require.Equal(t, "info", f.Severity, "unexpected finding:\n%s", dump(r))
+	}
+	allowedNotEvaluated := []string{"correlation/exemplars"}
+	for _, rr := range r.Rules {
+		if rr.Status == "not_evaluated" {
+			require.Contains(t, allowedNotEvaluated, rr.ID, "rule not evaluated: %s (%s)\n%s", rr.ID, rr.Reason, dump(r))
+		}
+		require.NotEqual(t, "fail", rr.Status, dump(r))
+	}
+	require.Equal(t, 100, r.Summary.Score)
+}
+
+// The broken service must fail exactly the rules its FAULTS.md promises, each
+// with the right subject, and nothing else may be blamed.
+func TestNodeBrokenFindings(t *testing.T) {
+	dir := filepath.Join(repoRoot(), "fixtures", "services", "node-broken")
+	want, err := checktest.ParseWant(filepath.Join(dir, "expected.txt"))
+	require.NoError(t, err)
+	code, r, stderr := obslintRun(t, dir, "node", "server.js")
+	require.Equal(t, 1, code, "stderr:\n%s\nreport:\n%s", stderr, dump(r))
+	assertExpected(t, r, want)
+}
+
+// assertExpected checks every rule named in want: its status, and for
+// failing rules that each wanted subject is among the findings. A rule not
+// named must not fail: nothing else is blamed.
+func assertExpected(t *testing.T, r report, want checktest.Want) {
+	t.Helper()
+	subjects := map[string][]string{}
+	for _, f := range r.Findings {
+		if f.Severity != "info" {
+			subjects[f.Rule] = append(subjects[f.Rule], f.Subject)
+		}
+	}
+	for _, rr := range r.Rules {
+		st, named := want.Status[rr.ID]
+		if !named {
+			if rr.Status == string(checks.StatusFail) {
+				t.Errorf("%s fails but the fixture does not expect it: %q", rr.ID, subjects[rr.ID])
+			}
+			continue
+		}
+		if rr.Status != string(st) {
+			t.Errorf("%s: status %s (%s), want %s; subjects %q", rr.ID, rr.Status, rr.Reason, st, subjects[rr.ID])
+			continue
+		}
+		for _, s := range want.Subjects[rr.ID] {
+			if !slices.Contains(subjects[rr.ID], s) {
+				got := slices.Clone(subjects[rr.ID])
+				sort.Strings(got)
+				t.Errorf("%s: no finding with subject %q; got %q", rr.ID, s, got)
+			}
+		}
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s", dump(r))
+	}
+}
+
+// obslintRaw runs obslint with args in dir, without the node checks.
+func obslintRaw(t *testing.T, dir string, timeout time.Duration, args ...string) (int, string, string, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c := exec.CommandContext(ctx, obslintBin, args...)
+	c.Dir = dir
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := c.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("obslint: %v", err)
+	}
+	return code, stdout.String(), stderr.String(), time.Since(start)
+}
+
+// A service that crashes at start-up is a capture error (exit 2) that shows
+// its last lines, quickly.
+func TestRunServiceExitsAtStart(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr, took := obslintRaw(t, dir, time.Minute, "run", "--no-progress", "--", "sh", "-c", "echo 'Error: Cannot find module express'; exit 3")
+	require.Equal(t, 2, code, stderr)
+	require.Contains(t, stderr, "exited with code 3")
+	require.Contains(t, stderr, "Cannot find module express")
+	require.Less(t, took, 20*time.Second)
+}
+
+// A service that never gets ready is a capture error within the readiness
+// timeout, and its process group is gone afterwards.
+func TestRunServiceNeverReady(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "obslint.yaml"), []byte("timeouts:\n  ready: 2s\n"), 0o644))
+	code, _, stderr, took := obslintRaw(t, dir, time.Minute, "run", "--no-progress", "--", "sh", "-c", "echo starting; exec sleep 300")
+	require.Equal(t, 2, code, stderr)
+	require.Contains(t, stderr, "did not get ready")
+	require.Contains(t, stderr, "starting")
+	require.Less(t, took, 15*time.Second)
+}
+
+// A config file with an unknown key is an error naming the key, before
+// anything is launched.
+func TestRunConfigUnknownKey(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "obslint.yaml"), []byte("probes:\n  - {method: GET, path: /, stauts: 200}\n"), 0o644))
+	code, _, stderr, _ := obslintRaw(t, dir, time.Minute, "run", "--no-progress", "--", "sh", "-c", "touch launched")
+	require.Equal(t, 2, code, stderr)
+	require.Contains(t, stderr, "stauts")
+	_, err := os.Stat(filepath.Join(dir, "launched"))
+	require.True(t, os.IsNotExist(err), "the service was launched despite a bad config")
+}
