@@ -104,7 +104,7 @@ func (f Fix) For(profile string) string {
 		return f.Python
 	}
 	if f.Node != "" {
-		return "Node: " + f.Node + " Python: " + f.Python
+		return "Node: " + f.Node + "; Python: " + f.Python
 	}
 	return ""
 }

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/internal/config"
+	"github.com/obslint/obslint/internal/progress"
+	"github.com/obslint/obslint/internal/report"
+	"github.com/obslint/obslint/internal/runner"
+)
+
+// judgeFlags are the flags lint and run share: how to judge and report.
+type judgeFlags struct {
+	profile    string
+	failOn     string
+	format     string
+	outputs    []string
+	configPath string
+}
+
+func (j *judgeFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&j.profile, "profile", checks.ProfileAuto, "stack conventions to judge by: auto, node or python")
+	fs.StringVar(&j.failOn, "fail-on", "error", "exit 1 on findings at or above this severity: error, warning or info")
+	fs.StringVar(&j.format, "format", "text", "report format on standard output: text or json")
+	fs.StringArrayVar(&j.outputs, "output", nil, "also write a report as FORMAT=PATH (repeatable; PATH - is standard output);\n"+
+		"with --output, standard output gets a report only if --format is given")
+	fs.StringVar(&j.configPath, "config", config.FileName, "config file; a missing default file is fine, flags win over it")
+}
+
+// plan is what judgeFlags resolve to. It is built before any capture so a
+// typo fails in a second, not after a two-minute run.
+type plan struct {
+	profile string
+	failOn  checks.Severity
+	outputs []report.Output
+	cfg     config.Config
+	options checks.Options
+}
+
+func (a *app) resolve(cmd *cobra.Command, j *judgeFlags) (plan, error) {
+	var p plan
+	var errs []error
+	if !slices.Contains([]string{checks.ProfileAuto, checks.ProfileNode, checks.ProfilePython}, j.profile) {
+		errs = append(errs, fmt.Errorf("--profile: %q is not one of auto, node, python", j.profile))
+	}
+	p.profile = j.profile
+	sev, err := checks.ParseSeverity(j.failOn)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--fail-on: %w", err))
+	}
+	p.failOn = sev
+	if len(j.outputs) == 0 || cmd.Flags().Changed("format") {
+		f, err := report.ParseFormat(j.format)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--format: %w", err))
+		}
+		p.outputs = append(p.outputs, report.Output{Format: f, Path: "-"})
+	}
+	for _, o := range j.outputs {
+		out, err := report.ParseOutput(o)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--output: %w", err))
+		}
+		p.outputs = append(p.outputs, out)
+	}
+	cfg, found, err := config.Load(j.configPath)
+	switch {
+	case err != nil:
+		errs = append(errs, err)
+	case !found && cmd.Flags().Changed("config"):
+		errs = append(errs, fmt.Errorf("--config: %s: no such file", j.configPath))
+	}
+	p.cfg = cfg
+	if !cmd.Flags().Changed("profile") && cfg.Profile != "" {
+		p.profile = cfg.Profile
+	}
+	opts, err := a.ruleOptions(cfg.Rules)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", j.configPath, err))
+	}
+	p.options = opts
+	return p, errors.Join(errs...)
+}
+
+// ruleOptions turns the config's rules section into run options. A rule ID
+// that names nothing is an error: a silent typo would keep a rule running
+// that the user believes disabled.
+func (a *app) ruleOptions(r config.Rules) (checks.Options, error) {
+	opts := checks.Options{Disabled: map[string]string{}, Severity: map[string]checks.Severity{}}
+	var errs []error
+	for _, id := range sortedKeys(r.Disable) {
+		if err := a.knownRule(id, true); err != nil {
+			errs = append(errs, fmt.Errorf("rules::disable::%s: %w", id, err))
+		}
+		opts.Disabled[id] = r.Disable[id]
+	}
+	for _, id := range sortedKeys(r.Severity) {
+		if err := a.knownRule(id, false); err != nil {
+			errs = append(errs, fmt.Errorf("rules::severity::%s: %w", id, err))
+		}
+		sev, err := checks.ParseSeverity(r.Severity[id])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("rules::severity::%s: %w", id, err))
+		}
+		opts.Severity[id] = sev
+	}
+	return opts, errors.Join(errs...)
+}
+
+func (a *app) knownRule(id string, patternOK bool) error {
+	if sig, ok := strings.CutSuffix(id, "/*"); ok && patternOK {
+		if slices.Contains(checks.Signals, checks.Signal(sig)) {
+			return nil
+		}
+		return fmt.Errorf("unknown signal %q (want metrics, logs, traces or correlation)", sig)
+	}
+	if a.lookup(id) != nil {
+		return nil
+	}
+	return a.unknownRule(id)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// judge resolves the profile, runs the catalogue and stamps the result with
+// the tool, when the capture started and how long its phases took.
+func (a *app) judge(ev *checks.Evidence, p plan, started time.Time, timings []runner.Timing) checks.Result {
+	if ev.Expect.DurationMetric == "" && len(ev.Expect.RequiredMetrics) == 0 {
+		ev.Expect = checks.Expectations{DurationMetric: p.cfg.Expect.DurationMetric, RequiredMetrics: p.cfg.Expect.RequiredMetrics}
+	}
+	// A profile recorded with the evidence (evidence.json, or set by the
+	// runner) stands unless the user asked for one.
+	if p.profile != checks.ProfileAuto || ev.Target.Profile == "" {
+		ev.ResolveProfile(p.profile)
+	}
+	res := checks.Run(ev, a.rules(), p.options)
+	res.Tool = checks.Tool{Name: "obslint", Version: toolVersion()}
+	res.Started = started.UTC()
+	if len(timings) > 0 {
+		res.Timings = timingMap(timings)
+	}
+	return res
+}
+
+// timingMap sums phase durations; a phase may run more than once.
+func timingMap(ts []runner.Timing) map[string]string {
+	sum := map[string]int64{}
+	for _, t := range ts {
+		sum[t.Phase] += int64(t.Duration)
+	}
+	out := make(map[string]string, len(sum))
+	for phase, d := range sum {
+		out[phase] = time.Duration(d).Round(time.Millisecond).String()
+	}
+	return out
+}
+
+// report writes every requested report, then turns findings at or above
+// --fail-on into errFindings. Every output is attempted even if one fails.
+func (a *app) report(res checks.Result, p plan) error {
+	color := progress.IsTerminal(a.stdout) && a.getenv("NO_COLOR") == ""
+	var errs []error
+	for _, o := range p.outputs {
+		if o.Path == "-" {
+			errs = append(errs, report.Write(a.stdout, o.Format, res, report.Options{Color: color}))
+			continue
+		}
+		var buf bytes.Buffer
+		if err := report.Write(&buf, o.Format, res, report.Options{}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := os.WriteFile(o.Path, buf.Bytes(), 0o644); err != nil {
+			errs = append(errs, fmt.Errorf("--output %s=%s: %w", o.Format, o.Path, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if res.Failed(p.failOn) {
+		return errFindings
+	}
+	return nil
+}

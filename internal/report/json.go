@@ -1,0 +1,130 @@
+package report
+
+import (
+	"cmp"
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/obslint/obslint/checks"
+)
+
+// The JSON report is a contract (DESIGN.md): fields may be added, never
+// renamed. These wire structs hold it apart from the model, so a change to
+// checks cannot silently change the bytes scripts read. Contract fields carry
+// no omitempty: a script can rely on each key being present.
+type jsonReport struct {
+	SchemaVersion string            `json:"schema_version"`
+	Tool          jsonTool          `json:"tool"`
+	Target        jsonTarget        `json:"target"`
+	Captured      jsonCaptured      `json:"captured"`
+	Started       string            `json:"started,omitempty"`
+	Timings       map[string]string `json:"timings,omitempty"`
+	Summary       jsonSummary       `json:"summary"`
+	Rules         []jsonRule        `json:"rules"`
+	Findings      []jsonFinding     `json:"findings"`
+	Problems      []jsonProblem     `json:"problems"`
+}
+
+type jsonTool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+type jsonTarget struct {
+	Service       string   `json:"service"`
+	Profile       string   `json:"profile"`
+	ProfileReason string   `json:"profile_reason,omitempty"`
+	URL           string   `json:"url,omitempty"`
+	MetricsURL    string   `json:"metrics_url,omitempty"`
+	Command       []string `json:"command,omitempty"`
+}
+
+type jsonCaptured struct {
+	Probes      bool   `json:"probes"`
+	Metrics     bool   `json:"metrics"`
+	Logs        bool   `json:"logs"`
+	Traces      bool   `json:"traces"`
+	LogSource   string `json:"log_source,omitempty"`
+	TraceSource string `json:"trace_source,omitempty"`
+}
+
+type jsonSummary struct {
+	Errors       int `json:"errors"`
+	Warnings     int `json:"warnings"`
+	Infos        int `json:"infos"`
+	Score        int `json:"score"`
+	Passed       int `json:"passed"`
+	Failed       int `json:"failed"`
+	NotEvaluated int `json:"not_evaluated"`
+	Disabled     int `json:"disabled"`
+}
+
+type jsonRule struct {
+	ID       string `json:"id"`
+	Signal   string `json:"signal"`
+	Status   string `json:"status"`
+	Severity string `json:"severity"`
+	Summary  string `json:"summary"`
+	Reason   string `json:"reason"`
+	Findings int    `json:"findings"`
+}
+
+type jsonFinding struct {
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+	Subject  string `json:"subject"`
+	Evidence string `json:"evidence"`
+	Fix      string `json:"fix"`
+	Docs     string `json:"docs"`
+}
+
+type jsonProblem struct {
+	Phase   string `json:"phase"`
+	Message string `json:"message"`
+}
+
+func writeJSON(w io.Writer, res checks.Result) error {
+	return encodeJSON(w, toJSON(res))
+}
+
+func encodeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func toJSON(res checks.Result) jsonReport {
+	t, c, s := res.Target, res.Captured, res.Summary
+	out := jsonReport{
+		// The writer defines the wire shape, so it states its own version.
+		SchemaVersion: checks.SchemaVersion,
+		Tool:          jsonTool{Name: cmp.Or(res.Tool.Name, "obslint"), Version: res.Tool.Version},
+		Target: jsonTarget{Service: t.Service, Profile: t.Profile, ProfileReason: t.ProfileReason,
+			URL: t.URL, MetricsURL: t.MetricsURL, Command: t.Command},
+		Captured: jsonCaptured{Probes: c.Probes, Metrics: c.Metrics, Logs: c.Logs, Traces: c.Traces,
+			LogSource: c.LogSource, TraceSource: c.TraceSource},
+		Timings: res.Timings,
+		Summary: jsonSummary{Errors: s.Errors, Warnings: s.Warnings, Infos: s.Infos, Score: s.Score,
+			Passed: s.Passed, Failed: s.Failed, NotEvaluated: s.NotEvaluated, Disabled: s.Disabled},
+		Rules:    make([]jsonRule, 0, len(res.Rules)),
+		Findings: make([]jsonFinding, 0, len(res.Findings)),
+		Problems: make([]jsonProblem, 0, len(res.Problems)),
+	}
+	if !res.Started.IsZero() {
+		out.Started = res.Started.UTC().Format(time.RFC3339)
+	}
+	for _, r := range res.Rules {
+		out.Rules = append(out.Rules, jsonRule{ID: r.ID, Signal: string(r.Signal), Status: string(r.Status),
+			Severity: r.Severity.String(), Summary: r.Summary, Reason: r.Reason, Findings: r.Findings})
+	}
+	for _, f := range res.Findings {
+		out.Findings = append(out.Findings, jsonFinding{Rule: f.Rule, Severity: f.Severity.String(),
+			Message: f.Message, Subject: f.Subject, Evidence: f.Evidence, Fix: f.Fix, Docs: f.Docs})
+	}
+	for _, p := range res.Problems {
+		out.Problems = append(out.Problems, jsonProblem(p))
+	}
+	return out
+}
