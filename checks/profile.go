@@ -53,7 +53,7 @@ func DetectProfile(e *Evidence) (profile, reason string) {
 // empty is detected.
 func (e *Evidence) ResolveProfile(configured string) {
 	if configured != "" && configured != ProfileAuto {
-		e.Target.Profile, e.Target.ProfileReason = configured, "set by --profile"
+		e.Target.Profile, e.Target.ProfileReason = configured, "configured (--profile or profile: in obslint.yaml)"
 		return
 	}
 	e.Target.Profile, e.Target.ProfileReason = DetectProfile(e)

@@ -4,13 +4,22 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/collector"
 	"github.com/obslint/obslint/internal/config"
+	"github.com/obslint/obslint/internal/launch"
 	"github.com/obslint/obslint/internal/offline"
+	"github.com/obslint/obslint/internal/probe"
+	"github.com/obslint/obslint/internal/scrape"
 )
 
 // Settings is one `obslint run`.
@@ -39,7 +48,251 @@ type Capture struct {
 // (it did not start, never got ready): exit code 2.
 var ErrCapture = errors.New("capture failed")
 
+// quietAfterSpans is how long the span wait lets the stream settle once
+// every probe's server span is in, so that child spans batched later arrive.
+const quietAfterSpans = 300 * time.Millisecond
+
+// probeSettle separates the last probe from the scrape that follows it, so
+// the scrape's own log line is not taken for the probe's (see logs/trace-context).
+const probeSettle = 100 * time.Millisecond
+
 // Run launches, probes, scrapes and stops the service.
 func Run(ctx context.Context, s Settings) (*Capture, error) {
-	return nil, errors.New("runner: not implemented yet")
+	cfg := s.Config
+	if len(s.Command) == 0 {
+		s.Command = cfg.Command
+	}
+	if len(s.Command) == 0 {
+		return nil, fmt.Errorf("%w: no command to run: give one after -- or as command: in %s", ErrCapture, config.FileName)
+	}
+	if s.Limits == (offline.Limits{}) {
+		s.Limits = offline.DefaultLimits
+	}
+	t := cfg.Timeouts
+	readyTimeout := cmp.Or(t.Ready.Duration, config.DefaultReadyTimeout)
+	spanWait := cmp.Or(t.Spans.Duration, config.DefaultSpanWait)
+	probeTimeout := cmp.Or(t.Probe.Duration, config.DefaultProbeTimeout)
+	grace := cmp.Or(t.Grace.Duration, config.DefaultGrace)
+	say := func(format string, args ...any) {
+		if s.Progress != nil {
+			s.Progress(fmt.Sprintf(format, args...))
+		}
+	}
+	var timings []Timing
+	mark := time.Now()
+	phaseDone := func(name string) {
+		now := time.Now()
+		timings = append(timings, Timing{Phase: name, Duration: now.Sub(mark)})
+		mark = now
+	}
+
+	base, env, err := serviceURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCapture, err)
+	}
+	metricsURL := cfg.MetricsURL
+	if metricsURL == "" {
+		metricsURL = base + cmp.Or(cfg.MetricsPath, config.DefaultMetricsPath)
+	}
+
+	say("starting OTLP receiver")
+	recv, err := collector.StartReceiver(ctx, collector.ReceiverOptions{MaxSpans: s.Limits.MaxSpans, MaxLogRecords: s.Limits.MaxLines})
+	if err != nil {
+		return nil, fmt.Errorf("%w: embedded OTLP receiver: %v", ErrCapture, err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = recv.Shutdown(sctx)
+	}()
+	env = append(env,
+		"OTEL_EXPORTER_OTLP_ENDPOINT="+recv.HTTPEndpoint(),
+		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+		"OTEL_BSP_SCHEDULE_DELAY=200",
+		"OTEL_BLRP_SCHEDULE_DELAY=200",
+		"OTEL_METRIC_EXPORT_INTERVAL=1000",
+	)
+
+	say("starting %s", strings.Join(s.Command, " "))
+	proc, err := launch.Start(ctx, launch.Options{
+		Command: s.Command, Dir: s.Dir, Env: env,
+		MaxLineBytes: s.Limits.MaxLineBytes, MaxLines: s.Limits.MaxLines,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: start %q: %v", ErrCapture, s.Command[0], err)
+	}
+	defer func() { _ = proc.Stop(grace) }()
+
+	ready := readyTarget(cfg.Ready, base, metricsURL)
+	say("waiting for %s", ready)
+	rctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	err = launch.WaitReady(rctx, ready, proc.Done())
+	cancel()
+	if err != nil {
+		_ = proc.Stop(grace)
+		return nil, fmt.Errorf("%w: the service did not get ready (%s): %v%s", ErrCapture, ready, err, lastLines(proc))
+	}
+	phaseDone("start")
+	say("ready")
+
+	sopt := scrape.Options{Timeout: probeTimeout, MaxBytes: s.Limits.MaxScrapeBytes}
+	ev := &checks.Evidence{
+		Target: checks.Target{URL: base, MetricsURL: metricsURL, Command: s.Command},
+		Expect: checks.Expectations{DurationMetric: cfg.Expect.DurationMetric, RequiredMetrics: cfg.Expect.RequiredMetrics},
+		Captured: checks.Captured{
+			Probes: true, Metrics: true, Logs: true, Traces: true,
+			LogSource:   "stdout/stderr of " + strings.Join(s.Command, " "),
+			TraceSource: "embedded OTLP receiver " + recv.HTTPEndpoint() + " (gRPC " + recv.GRPCEndpoint() + ")",
+		},
+	}
+	say("scraping %s", metricsURL)
+	ev.Scrapes = append(ev.Scrapes, scrape.Fetch(ctx, metricsURL, "before", sopt))
+
+	specs, err := plan(cfg, metricsURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCapture, err)
+	}
+	ev.Canaries = probe.NewCanaries()
+	ev.Probes = probe.Run(ctx, specs, ev.Canaries, probe.Options{
+		BaseURL: base, Timeout: probeTimeout, UserAgent: "obslint/probe",
+		Progress: func(i, n int) { say("probing %d/%d", i, n) },
+	})
+	// Let the last probe's log lines land before other traffic: lines are
+	// attributed to a probe until shortly after its response.
+	time.Sleep(probeSettle)
+	phaseDone("probe")
+
+	say("scraping %s", metricsURL)
+	ev.Scrapes = append(ev.Scrapes, scrape.Fetch(ctx, metricsURL, "after", sopt))
+
+	var ids []string
+	answered := 0
+	for _, p := range ev.Probes {
+		if p.Status != 0 {
+			answered++
+			ids = append(ids, p.TraceID)
+		}
+	}
+	say("waiting for spans of %d probes", len(ids))
+	wctx, cancel := context.WithTimeout(ctx, spanWait)
+	missing := recv.WaitForSpans(wctx, ids, answered, quietAfterSpans)
+	cancel()
+	phaseDone("span-wait")
+
+	say("stopping the service")
+	exitedEarly := isClosed(proc.Done())
+	if err := proc.Stop(grace); err != nil {
+		ev.Problems = append(ev.Problems, checks.Problem{Phase: "stop", Message: err.Error()})
+	}
+	if exitedEarly {
+		ev.Problems = append(ev.Problems, checks.Problem{Phase: "probe", Message: fmt.Sprintf("the service exited with code %d while being probed", proc.ExitCode())})
+	}
+	// The SDKs flush on shutdown: give late spans and records a moment.
+	if len(missing) > 0 {
+		fctx, cancel := context.WithTimeout(ctx, time.Second)
+		missing = recv.WaitForSpans(fctx, ids, answered, quietAfterSpans)
+		cancel()
+	}
+	phaseDone("stop")
+
+	ev.Logs = proc.Lines()
+	ev.Spans = recv.Spans()
+	ev.LogRecords = recv.LogRecords()
+	ev.OTLPMetrics = recv.Metrics()
+	ev.Problems = append(ev.Problems, proc.Problems()...)
+	ev.Problems = append(ev.Problems, recv.Problems()...)
+	if len(missing) > 0 {
+		ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("no SERVER span arrived within %s for %d of %d probe trace ids", spanWait, len(missing), len(ids))})
+	}
+	ev.ResolveProfile(cfg.Profile)
+	ev.Target.Service = serviceName(ev)
+	return &Capture{Evidence: ev, Timings: timings}, nil
+}
+
+// serviceURL returns the base URL to probe and the environment that tells
+// the service where to listen: with no URL configured, a free loopback port
+// passed as PORT.
+func serviceURL(configured string) (string, []string, error) {
+	if configured != "" {
+		u, err := url.Parse(configured)
+		if err != nil || u.Host == "" {
+			return "", nil, fmt.Errorf("url: %q is not an absolute URL", configured)
+		}
+		env := []string{}
+		if p := u.Port(); p != "" {
+			env = append(env, "PORT="+p)
+		}
+		return strings.TrimSuffix(configured, "/"), env, nil
+	}
+	port, err := launch.FreePort()
+	if err != nil {
+		return "", nil, fmt.Errorf("pick a free port: %v", err)
+	}
+	return "http://127.0.0.1:" + strconv.Itoa(port), []string{"PORT=" + strconv.Itoa(port)}, nil
+}
+
+func readyTarget(ready, base, metricsURL string) string {
+	switch {
+	case strings.HasPrefix(ready, "http://"), strings.HasPrefix(ready, "https://"), strings.HasPrefix(ready, "tcp://"):
+		return ready
+	case ready != "":
+		return base + ready
+	case metricsURL != "":
+		return metricsURL
+	}
+	u, _ := url.Parse(base)
+	return "tcp://" + u.Host
+}
+
+// plan is the declared probe plan plus one unknown path for a 404, or the
+// default plan when nothing is declared.
+func plan(cfg config.Config, metricsURL string) ([]probe.Spec, error) {
+	mpath := "/metrics"
+	if u, err := url.Parse(metricsURL); err == nil && u.Path != "" {
+		mpath = u.Path
+	}
+	if len(cfg.Probes) == 0 {
+		return probe.DefaultPlan(mpath), nil
+	}
+	var specs []probe.Spec
+	for _, p := range cfg.Probes {
+		specs = append(specs, probe.Spec{Method: cmp.Or(strings.ToUpper(p.Method), "GET"), Path: p.Path, Route: p.Route, Status: p.Status, Headers: p.Headers})
+	}
+	for _, d := range probe.DefaultPlan(mpath) {
+		if d.Status == 404 {
+			specs = append(specs, d)
+		}
+	}
+	return specs, nil
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func lastLines(p *launch.Process) string {
+	tail := p.Tail(15)
+	code := ""
+	if isClosed(p.Done()) {
+		code = fmt.Sprintf("\nthe service exited with code %d", p.ExitCode())
+	}
+	if len(tail) == 0 {
+		return code + "\n(it wrote nothing)"
+	}
+	return code + "\nits last lines:\n  " + strings.Join(tail, "\n  ")
+}
+
+// serviceName is the service.name the spans report, if any.
+func serviceName(ev *checks.Evidence) string {
+	for _, s := range ev.Spans {
+		if n := s.ResourceAttr("service.name"); n != "" {
+			return n
+		}
+	}
+	return ""
 }

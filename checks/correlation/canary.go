@@ -1,0 +1,284 @@
+package correlation
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/obslint/obslint/checks"
+)
+
+// NoCanaryLeak: the fake secrets sent with the probes appear nowhere.
+var NoCanaryLeak = &checks.Rule{
+	ID:       "correlation/no-canary-leak",
+	Severity: checks.Error,
+	Summary:  "canary secrets sent with the probes appear in no signal",
+	Needs:    []checks.Need{checks.NeedProbes},
+	Doc: `obslint sends every probe with fake secrets ("canaries"): an
+` + "`Authorization: Bearer`" + ` token and an ` + "`access_token`" + ` query parameter. Telemetry
+is copied to log stores, trace backends and metric databases that many people
+can read and that keep data for months; a credential that reaches them has
+leaked. The rule looks for each canary in every log line, OTLP log record, span
+name, span and span-event attribute, resource attribute, metric label value and
+the raw exposition. Reports name where it was found and never print the value.
+
+Where it usually leaks:
+- Node: @opentelemetry/instrumentation-http records ` + "`url.query`" + ` verbatim (it masks
+  only cloud signature parameters); a request logger dumps ` + "`req.headers`" + ` or
+  ` + "`req.url`" + `; a metrics middleware labels by ` + "`req.originalUrl`" + `.
+- Python: ` + "`url.query`" + `/` + "`http.target`" + `/` + "`http.url`" + ` on ASGI spans; captured headers
+  (` + "`OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST=.*`" + `); structlog binding
+  ` + "`request.headers`" + `; ` + "`dict_tracebacks`" + ` locals.
+
+Bad (Node):
+
+    logger.info('request', { headers: req.headers, url: req.originalUrl });
+
+Good (Node):
+
+    new HttpInstrumentation({ redactedQueryParamsServer: ['access_token', 'api_key'] });
+    logger.info('request', { route: req.route?.path, method: req.method });
+
+Bad (Python): ` + "`log.info(\"request\", url=str(request.url), headers=dict(request.headers))`" + `.
+
+Good (Python): log the route and method only; keep captured headers to an
+allow-list and scrub query strings in a SpanProcessor before export.
+
+Fix: never log or record headers, full URLs or query strings wholesale; redact
+secret query parameters in the HTTP instrumentation; label metrics by route.`,
+	Fix: checks.Fix{
+		Node:   "redact secret query parameters (new HttpInstrumentation({ redactedQueryParamsServer: [...] })), never log req.headers/req.url, label metrics by route",
+		Python: "do not capture Authorization headers or raw URLs; scrub url.query in a SpanProcessor, never bind request.headers/url in structlog, label metrics by route",
+	},
+	Check: checkNoCanaryLeak,
+}
+
+// maxDepth bounds recursion into nested attribute values.
+const maxDepth = 16
+
+// leak is where one canary was found, aggregated by subject.
+type leak struct {
+	canary   checks.Canary
+	count    int
+	first    string // where the first occurrence is, e.g. "stdout:12"
+	evidence string
+}
+
+// leaks collects findings in first-seen order, one per subject and canary.
+type leaks struct {
+	by    map[string]*leak
+	order []string
+}
+
+func (l *leaks) add(subject string, c checks.Canary, first, evidence string) {
+	key := subject + "\x00" + c.Value
+	if l.by == nil {
+		l.by = map[string]*leak{}
+	}
+	if x := l.by[key]; x != nil {
+		x.count++
+		return
+	}
+	l.by[key] = &leak{canary: c, count: 1, first: first, evidence: evidence}
+	l.order = append(l.order, key)
+}
+
+func checkNoCanaryLeak(p *checks.Pass) {
+	canaries := sentCanaries(p.Evidence)
+	if len(canaries) == 0 {
+		p.Skip("no canary secrets were sent with the probes")
+		return
+	}
+	var found leaks
+	resources := map[string]bool{}
+	scanLogs(p.Evidence, canaries, resources, &found)
+	scanSpans(p.Evidence, canaries, resources, &found)
+	scanMetrics(p.Evidence, canaries, &found)
+	for _, key := range found.order {
+		subject, _, _ := strings.Cut(key, "\x00")
+		l := found.by[key]
+		msg := fmt.Sprintf("the canary sent as %s (%s) appears here", orUnknown(l.canary.Where), checks.Mask(l.canary.Value))
+		if l.count > 1 {
+			msg += fmt.Sprintf(" %d times", l.count)
+		}
+		if l.first != "" {
+			msg += ", first at " + l.first
+		}
+		p.Report(checks.Finding{Subject: subject, Message: msg, Evidence: checks.Redact(l.evidence, values(canaries))})
+	}
+}
+
+// sentCanaries returns the canaries with a value, when some probe carried
+// them.
+func sentCanaries(ev *checks.Evidence) []checks.Canary {
+	if !slices.ContainsFunc(ev.Probes, func(p checks.Probe) bool { return p.Canaries }) {
+		return nil
+	}
+	var out []checks.Canary
+	for _, c := range ev.Canaries {
+		if c.Value != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func scanLogs(ev *checks.Evidence, canaries []checks.Canary, resources map[string]bool, found *leaks) {
+	for _, l := range ev.Logs {
+		for _, c := range canaries {
+			if strings.Contains(l.Raw, c.Value) {
+				found.add("log "+l.Source, c, l.Subject(), l.Raw)
+			}
+		}
+	}
+	for _, r := range ev.LogRecords {
+		for _, c := range canaries {
+			if strings.Contains(r.Body, c.Value) {
+				found.add("log otlp body", c, "", r.Body)
+			}
+			scanAttrs(r.Attrs, c, "log otlp attribute ", "", found)
+		}
+		scanResource(r.Resource, canaries, resources, found)
+	}
+}
+
+func scanSpans(ev *checks.Evidence, canaries []checks.Canary, resources map[string]bool, found *leaks) {
+	for _, s := range ev.Spans {
+		where := "trace " + s.TraceID
+		for _, c := range canaries {
+			if strings.Contains(s.Name, c.Value) {
+				found.add("span "+strings.ToLower(s.Kind)+" name", c, where, s.Name)
+			}
+			scanAttrs(s.Attrs, c, "span "+s.Name+" attribute ", where, found)
+			for _, e := range s.Events {
+				scanAttrs(e.Attrs, c, "span "+s.Name+" event "+e.Name+" attribute ", where, found)
+			}
+		}
+		scanResource(s.Resource, canaries, resources, found)
+	}
+}
+
+// scanResource scans a resource the first time it is seen: thousands of
+// spans share a handful of resources.
+func scanResource(res map[string]any, canaries []checks.Canary, seen map[string]bool, found *leaks) {
+	key := fmt.Sprint(res) // fmt prints maps in key order
+	if seen[key] {
+		return
+	}
+	seen[key] = true
+	for _, c := range canaries {
+		scanAttrs(res, c, "resource attribute ", "", found)
+	}
+}
+
+// scanAttrs reports each attribute whose value, at any depth, holds the
+// canary. Keys are visited in order so findings are stable.
+func scanAttrs(attrs map[string]any, c checks.Canary, prefix, where string, found *leaks) {
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
+		if s, ok := containing(attrs[k], c.Value, 0); ok {
+			found.add(prefix+k, c, where, k+"="+s)
+		}
+	}
+}
+
+// containing returns the string value holding needle inside v.
+func containing(v any, needle string, depth int) (string, bool) {
+	if depth > maxDepth {
+		return "", false
+	}
+	switch x := v.(type) {
+	case string:
+		return x, strings.Contains(x, needle)
+	case []byte:
+		return string(x), bytes.Contains(x, []byte(needle))
+	case []any:
+		for _, e := range x {
+			if s, ok := containing(e, needle, depth+1); ok {
+				return s, true
+			}
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if strings.Contains(k, needle) {
+				return k, true
+			}
+			if s, ok := containing(x[k], needle, depth+1); ok {
+				return s, true
+			}
+		}
+	}
+	return "", false
+}
+
+// scanMetrics reports label values holding a canary, per family and label,
+// then any other exposition line that holds one (HELP text, exemplar labels,
+// lines the parser did not keep).
+func scanMetrics(ev *checks.Evidence, canaries []checks.Canary, found *leaks) {
+	for _, sc := range ev.Scrapes {
+		labelled := map[string]bool{}
+		for _, f := range sc.Families {
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					for _, c := range canaries {
+						if strings.Contains(l.GetValue(), c.Value) {
+							labelled[f.GetName()+"\x00"+c.Value] = true
+							found.add("metric "+f.GetName()+" label "+l.GetName(), c, sc.URL, l.GetName()+"="+l.GetValue())
+						}
+					}
+				}
+			}
+		}
+		n := 0
+		for line := range bytes.Lines(sc.Body) {
+			n++
+			for _, c := range canaries {
+				if !bytes.Contains(line, []byte(c.Value)) {
+					continue
+				}
+				fam := lineFamily(string(line))
+				if labelled[fam+"\x00"+c.Value] || labelled[exemplarFamily(fam)+"\x00"+c.Value] {
+					continue
+				}
+				subject := "metrics exposition"
+				if fam != "" {
+					subject = "metric " + exemplarFamily(fam)
+				}
+				found.add(subject, c, fmt.Sprintf("%s line %d", sc.URL, n), string(line))
+			}
+		}
+	}
+}
+
+// lineFamily names the metric an exposition line is about: the sample name,
+// or the name a HELP/TYPE/UNIT comment describes.
+func lineFamily(line string) string {
+	s := strings.TrimSpace(line)
+	if strings.HasPrefix(s, "#") {
+		f := strings.Fields(s)
+		if len(f) >= 3 && (f[1] == "HELP" || f[1] == "TYPE" || f[1] == "UNIT") {
+			return f[2]
+		}
+		return ""
+	}
+	if i := strings.IndexAny(s, "{ \t"); i > 0 {
+		return s[:i]
+	}
+	return ""
+}
+
+func values(cs []checks.Canary) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Value
+	}
+	return out
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unnamed canary"
+	}
+	return s
+}

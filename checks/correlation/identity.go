@@ -1,0 +1,176 @@
+package correlation
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/obslint/obslint/checks"
+)
+
+// ServiceIdentity: every signal names the service the same way.
+var ServiceIdentity = &checks.Rule{
+	ID:       "correlation/service-identity",
+	Severity: checks.Warning,
+	Summary:  "one service name across traces, logs and metrics",
+	Doc: `Jumping from a dashboard to the logs and traces of the same service only works
+when every signal names it the same way: the resource ` + "`service.name`" + ` of spans
+(and of OTLP logs and metrics), the service field of JSON log lines
+(` + "`service`" + `, ` + "`service.name`" + ` or ` + "`service_name`" + `), and ` + "`target_info`" + `'s ` + "`service_name`" + ` or
+` + "`job`" + ` label in the metrics. The rule is not evaluated when fewer than two
+signals name the service.
+
+Bad (Node): ` + "`OTEL_SERVICE_NAME=users-api`" + ` for the SDK, but winston still says
+` + "`defaultMeta: { service: 'user-service' }`" + ` from the project template.
+
+Good (Node): one source of truth:
+
+    const service = process.env.OTEL_SERVICE_NAME ?? 'users-api';
+    winston.createLogger({ defaultMeta: { service }, ... });
+
+Bad (Python): structlog binds ` + "`service=\"users\"`" + ` while the resource says
+` + "`users-api`" + `.
+
+Good (Python): bind the resource's name:
+
+    structlog.contextvars.bind_contextvars(
+        service=trace.get_tracer_provider().resource.attributes["service.name"])
+
+Fix: derive the log field from ` + "`OTEL_SERVICE_NAME`" + ` (or the resource) instead of a
+second hard-coded name.`,
+	Fix: checks.Fix{
+		Node:   "derive winston's defaultMeta.service from OTEL_SERVICE_NAME instead of a second hard-coded name",
+		Python: "bind structlog's service field from OTEL_SERVICE_NAME / the resource's service.name",
+	},
+	Check: checkServiceIdentity,
+}
+
+// logServiceKeys are the log fields that name the service, in preference
+// order (winston defaultMeta, ECS, structlog habits, Python log correlation).
+var logServiceKeys = []string{"service.name", "service_name", "service", "otelServiceName"}
+
+// names counts the service names one signal uses.
+type names map[string]int
+
+func (n names) add(v string) {
+	if v = strings.TrimSpace(v); v != "" && !strings.HasPrefix(v, "unknown_service") {
+		n[v]++
+	}
+}
+
+func checkServiceIdentity(p *checks.Pass) {
+	signals := []struct {
+		name  string
+		names names
+	}{
+		{"traces", traceNames(p.Evidence)},
+		{"logs", logNames(p.Evidence)},
+		{"metrics", metricNames(p.Evidence)},
+	}
+	var parts, present []string
+	all := map[string]bool{}
+	for _, s := range signals {
+		if len(s.names) == 0 {
+			continue
+		}
+		present = append(present, s.name)
+		var vals []string
+		for _, v := range slices.Sorted(maps.Keys(s.names)) {
+			all[v] = true
+			vals = append(vals, fmt.Sprintf("%q (%d)", v, s.names[v]))
+		}
+		parts = append(parts, s.name+" say "+strings.Join(vals, ", "))
+	}
+	if len(present) < 2 {
+		p.Skip("fewer than two signals name the service (only: %s)", orNothing(present))
+		return
+	}
+	if len(all) > 1 {
+		p.Reportf("service", "the signals name the service differently: %s", strings.Join(parts, "; "))
+	}
+}
+
+func traceNames(ev *checks.Evidence) names {
+	n := names{}
+	for _, s := range ev.Spans {
+		n.add(s.ResourceAttr("service.name"))
+	}
+	return n
+}
+
+func logNames(ev *checks.Evidence) names {
+	n := names{}
+	for _, l := range ev.Logs {
+		if v := logServiceName(l.Fields); v != "" {
+			n.add(v)
+		}
+	}
+	for _, r := range ev.LogRecords {
+		n.add(stringAttr(r.Resource, "service.name"))
+	}
+	return n
+}
+
+// logServiceName reads the service name of one parsed log line: a dotted
+// key, a flat key, or ECS's nested {"service": {"name": …}}.
+func logServiceName(fields map[string]any) string {
+	for _, k := range logServiceKeys {
+		switch v := fields[k].(type) {
+		case string:
+			return v
+		case map[string]any:
+			if name, ok := v["name"].(string); ok {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+func metricNames(ev *checks.Evidence) names {
+	n := names{}
+	if sc, ok := ev.LastScrape(); ok {
+		if f := sc.Family("target_info"); f != nil {
+			for _, m := range f.GetMetric() {
+				n.add(targetInfoName(m.GetLabel()))
+			}
+		}
+	}
+	for _, m := range ev.OTLPMetrics {
+		n.add(stringAttr(m.Resource, "service.name"))
+	}
+	return n
+}
+
+// targetInfoName reads service_name, or else the job label, whose
+// service.namespace prefix ("shop/users-api") is dropped.
+func targetInfoName(labels []*dto.LabelPair) string {
+	var job string
+	for _, l := range labels {
+		switch l.GetName() {
+		case "service_name":
+			return l.GetValue()
+		case "job":
+			job = l.GetValue()
+		}
+	}
+	if i := strings.LastIndex(job, "/"); i >= 0 {
+		job = job[i+1:]
+	}
+	return job
+}
+
+func stringAttr(m map[string]any, key string) string {
+	s, _ := m[key].(string)
+	return s
+}
+
+func orNothing(xs []string) string {
+	if len(xs) == 0 {
+		return "none"
+	}
+	return strings.Join(xs, ", ")
+}

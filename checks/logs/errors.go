@@ -1,0 +1,161 @@
+package logs
+
+import (
+	"strings"
+
+	"github.com/obslint/obslint/checks"
+)
+
+// ErrorStructure is logs/error-structure.
+var ErrorStructure = &checks.Rule{
+	ID:       "logs/error-structure",
+	Severity: checks.Warning,
+	Summary:  "errors carry their stack as a JSON field, not as multi-line text",
+	Doc: `A stack trace is what turns an error line into a fix. Written as text, it is split by
+the log pipeline into one entry per frame, none of them with a level, a trace id or the error
+message; serialised badly, it is simply gone.
+
+The rule reports, per stream:
+
+- stack-trace text outside JSON (Node ` + "`    at …`" + ` frames, Python ` + "`Traceback (most recent call last):`" + `);
+- an ` + "`err`" + ` or ` + "`error`" + ` field whose value is ` + "`{}`" + ` (an Error object passed as winston meta);
+- structlog's ` + "`\"exc_info\": true`" + ` (` + "`log.exception()`" + ` with no exception processor: the traceback is lost);
+- a stack trace inside the message instead of a field.
+
+The stack is accepted under ` + "`stack`, `exception`, `error.stack_trace`, `exception.stacktrace`, `err.stack`" + `.
+
+**Node (winston)**
+
+Bad: an Error in meta, and an uncaught exception printed by Node:
+
+    {"err":{},"level":"error","message":"payment failed","timestamp":"2026-11-25T19:10:19.878Z"}
+        at charge (/app/payments.js:41:11)
+
+Good: ` + "`format.errors({ stack: true })`" + ` and the Error passed directly:
+
+    {"level":"error","message":"payment failed: card declined","stack":"Error: card declined\n    at charge (/app/payments.js:41:11)","timestamp":"2026-11-25T19:10:19.878Z"}
+
+**Python (structlog)**
+
+Bad: ` + "`log.exception(\"payment failed\")`" + ` without an exception processor:
+
+    {"exc_info": true, "event": "payment failed", "level": "error", "timestamp": "2026-11-25T19:10:42.123456Z"}
+
+Good: ` + "`structlog.processors.format_exc_info`" + ` (or ` + "`dict_tracebacks`" + `) before the renderer:
+
+    {"event": "payment failed", "level": "error", "timestamp": "2026-11-25T19:10:42.123456Z", "exception": "Traceback (most recent call last):\n  File \"/app/pay.py\", line 12, in charge\nValueError: card declined"}
+
+**Fix**: render exceptions into one JSON field, and catch uncaught exceptions with the logger.`,
+	Fix: checks.Fix{
+		Node:   "Use format.errors({ stack: true }), pass the Error itself (logger.error(err) or logger.error('msg', err)), and register winston exceptionHandlers/rejectionHandlers.",
+		Python: "Add structlog.processors.format_exc_info or dict_tracebacks before JSONRenderer, and route uncaught exceptions and uvicorn errors through structlog.",
+	},
+	Needs: []checks.Need{checks.NeedLogs},
+	Check: checkErrorStructure,
+}
+
+// Problems the rule reports, one finding per stream and problem.
+const (
+	problemStrayStack  = "stack-trace text outside JSON"
+	problemEmptyError  = "empty error object"
+	problemExcInfoTrue = "exc_info without a traceback"
+	problemStackInMsg  = "stack trace inside the message"
+	problemBareError   = "error line without message or stack"
+)
+
+func checkErrorStructure(p *checks.Pass) {
+	totals := map[string]int{}
+	var t tally
+	for _, src := range splitSources(p.Logs) {
+		kinds := classifyNonJSON(src)
+		for i, l := range src {
+			if isBlank(l) {
+				continue
+			}
+			totals[l.Source]++
+			if kinds[i] == kindNodeStack || kinds[i] == kindPyTraceback {
+				t.add(l.Source, problemStrayStack, kinds[i], l, excerpt(l.Raw))
+				continue
+			}
+			if l.Fields != nil {
+				for _, problem := range errorFieldProblems(l.Fields) {
+					t.add(l.Source, problem, "", l, excerpt(l.Raw))
+				}
+			}
+		}
+	}
+	t.report(p, func(g *group) string {
+		n := share(g.N, totals[g.Source], "lines on "+g.Source)
+		switch g.Problem {
+		case problemStrayStack:
+			return n + " are stack-trace text outside JSON, which a log pipeline splits into unrelated entries"
+		case problemEmptyError:
+			return n + ` carry an "err" or "error" field that is {}: the Error object was lost when serialised`
+		case problemExcInfoTrue:
+			return n + ` carry "exc_info": true but no traceback: no exception processor rendered it`
+		case problemBareError:
+			return n + " are error lines with neither a message nor a stack: an Error object was serialised without format.errors()"
+		}
+		return n + " carry a stack trace inside the message instead of a stack field"
+	})
+}
+
+// errorFieldProblems lists what is wrong with the error detail of one line.
+func errorFieldProblems(fields map[string]any) []string {
+	var out []string
+	for _, k := range []string{"err", "error"} {
+		if m, ok := fields[k].(map[string]any); ok && len(m) == 0 {
+			out = append(out, problemEmptyError)
+			break
+		}
+	}
+	if hasStack(fields) {
+		return out
+	}
+	if v, ok := fields["exc_info"].(bool); ok && v {
+		out = append(out, problemExcInfoTrue)
+	}
+	msg, hasMsg := "", false
+	for _, k := range allMessageKeys {
+		if s, ok := fields[k].(string); ok && strings.TrimSpace(s) != "" {
+			msg, hasMsg = s, true
+			break
+		}
+	}
+	switch {
+	case hasMsg && looksLikeStack(msg):
+		out = append(out, problemStackInMsg)
+	case !hasMsg && isErrorLevel(fields):
+		out = append(out, problemBareError)
+	}
+	return out
+}
+
+// hasStack reports whether a line carries a stack under a known key;
+// python-json-logger writes the formatted traceback as an exc_info string.
+func hasStack(fields map[string]any) bool {
+	if _, v, ok := first(fields, stackKeys); ok && !isEmptyValue(v) {
+		return true
+	}
+	s, ok := fields["exc_info"].(string)
+	return ok && strings.TrimSpace(s) != ""
+}
+
+func isEmptyValue(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.TrimSpace(v) == ""
+	case map[string]any:
+		return len(v) == 0
+	case []any:
+		return len(v) == 0
+	case bool:
+		return !v
+	}
+	return false
+}
+
+// looksLikeStack recognises a Node or Python stack trace inside a string.
+func looksLikeStack(s string) bool {
+	return strings.Contains(s, "\n    at ") || strings.Contains(s, "Traceback (most recent call last):")
+}

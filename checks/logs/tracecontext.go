@@ -1,0 +1,281 @@
+package logs
+
+import (
+	"cmp"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/obslint/obslint/checks"
+)
+
+// TraceContext is logs/trace-context.
+var TraceContext = &checks.Rule{
+	ID:       "logs/trace-context",
+	Severity: checks.Error,
+	Summary:  "lines logged while serving a request carry its trace and span id",
+	Doc: `Trace context in logs is what lets you jump from a slow span to what the handler
+logged, and from an error line to the whole request. It only works if the ids are exactly the
+ones the tracer used: 32 and 16 lowercase hex, the trace id of the request, and the span id of
+a span in that trace.
+
+obslint sends each probe with its own ` + "`traceparent`" + `, one after another, and attributes every
+JSON line to the probe being served when it was written (offline, to the probe whose trace id it
+carries). Each such line must carry ` + "`trace_id`" + ` and ` + "`span_id`" + ` (also accepted: ` + "`span.trace_id`" + `/` + "`span.span_id`" + `,
+` + "`trace.id`/`span.id`, `traceId`/`spanId`, `otelTraceID`/`otelSpanID`" + `) with the probe's trace id, and,
+when spans were received, a span id of some span of that trace (a handler's child span is fine).
+Start-up lines and plain access-log lines without context are exempt; Python's ` + "`\"0\"`" + ` sentinel
+means absent. Any trace id present must be well-formed. A probe during which the service logged
+nothing is not a finding.
+
+**Node (winston)**
+
+Bad: the logger is created before the SDK starts, so instrumentation-winston never patches it:
+
+    {"level":"info","message":"get user","timestamp":"2026-11-25T19:10:53.986Z"}
+
+Good: start the SDK first (` + "`node --require ./tracing.js server.js`" + `) with ` + "`@opentelemetry/instrumentation-winston`" + `:
+
+    {"level":"info","message":"get user","span_id":"5598b5431561f1ab","timestamp":"2026-11-25T19:10:53.986Z","trace_flags":"01","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}
+
+**Python (structlog)**
+
+Bad: no processor adds the current span context (structlog has no built-in correlation):
+
+    {"event": "get user", "level": "info", "timestamp": "2026-11-25T19:10:42.123456Z"}
+
+Good: a processor that adds the ids from ` + "`trace.get_current_span().get_span_context()`" + `:
+
+    {"event": "get user", "level": "info", "timestamp": "2026-11-25T19:10:42.123456Z", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7"}
+
+**Fix**: inject the active span context into every log record, formatted as lowercase hex.`,
+	Fix: checks.Fix{
+		Node:   "Install @opentelemetry/instrumentation-winston and start the SDK before winston is required (node --require ./tracing.js); it adds trace_id, span_id and trace_flags.",
+		Python: "Add a structlog processor that sets trace_id = format(ctx.trace_id, \"032x\") and span_id = format(ctx.span_id, \"016x\") from trace.get_current_span().get_span_context() when it is valid.",
+	},
+	Needs: []checks.Need{checks.NeedLogs, checks.NeedTracedProbes},
+	Check: checkTraceContext,
+}
+
+// lateLogGrace is how long after a probe's response its lines are still
+// attributed to it: loggers write on response completion, and obslint reads
+// the pipe a moment later. Probes are sent at least this far apart, and the
+// runner leaves the same quiet time before any other request (the scrape).
+const lateLogGrace = 50 * time.Millisecond
+
+// Problems of logs/trace-context, one finding per subject and problem.
+const (
+	problemMalformed = "malformed"
+	problemNoContext = "no context"
+	problemNoSpan    = "no span id"
+	problemOther     = "other trace"
+	problemSpan      = "unknown span"
+)
+
+func checkTraceContext(p *checks.Pass) {
+	probes := slices.Clone(p.Probes)
+	slices.SortStableFunc(probes, func(a, b checks.Probe) int { return a.Start.Compare(b.Start) })
+	spans := spanSets(p.Spans)
+	totals := map[string]int{}
+	var t tally
+	for _, l := range jsonLines(p.Logs) {
+		tc := readTraceContext(l.Fields)
+		pr, attributed := attribute(l, tc, probes)
+		subject := pr.Subject()
+		if !attributed {
+			// Outside the probes only well-formedness is judged: name the field.
+			subject = fieldSubject(l.Source, cmp.Or(tc.traceKey, tc.spanKey, "trace_id"))
+		}
+		totals[subject]++
+		if len(tc.problems) > 0 {
+			for _, problem := range tc.problems {
+				t.add(subject, problemMalformed, problem, l, tc.evidence(l))
+			}
+			continue
+		}
+		if !attributed || !pr.Traced() {
+			continue
+		}
+		if problem := requestProblem(l, tc, pr, spans); problem != "" {
+			t.add(subject, problem, "", l, tc.evidence(l))
+		}
+	}
+	t.report(p, func(g *group) string {
+		unit := "JSON lines written while serving " + g.Subject
+		if strings.Contains(g.Subject, " field ") {
+			unit = "JSON lines on " + g.Source + " outside the probes"
+		}
+		n := share(g.N, totals[g.Subject], unit)
+		switch g.Problem {
+		case problemMalformed:
+			return n + " carry malformed trace context"
+		case problemNoContext:
+			return n + " carry no trace context (trace_id, span_id)"
+		case problemNoSpan:
+			return n + " carry a trace_id but no span_id"
+		case problemOther:
+			return fmt.Sprintf("%s carry a trace_id other than the injected %s", n, probeTraceID(probes, g.Subject))
+		}
+		return n + " carry a span_id that is no span of the probe's trace"
+	})
+}
+
+// requestProblem judges the context of a line written while serving a
+// traced probe, "" when it is right.
+func requestProblem(l checks.LogLine, tc traceCtx, pr checks.Probe, spans map[string]map[string]bool) string {
+	switch {
+	case tc.traceID == "":
+		if isAccessLog(l.Fields) {
+			return ""
+		}
+		return problemNoContext
+	case tc.traceID != pr.TraceID:
+		return problemOther
+	case tc.spanID == "":
+		return problemNoSpan
+	case len(spans[pr.TraceID]) > 0 && !spans[pr.TraceID][tc.spanID]:
+		// No spans for the trace at all is traces/received's finding, not ours.
+		return problemSpan
+	}
+	return ""
+}
+
+func probeTraceID(probes []checks.Probe, subject string) string {
+	for _, pr := range probes {
+		if pr.Subject() == subject && pr.Traced() {
+			return pr.TraceID
+		}
+	}
+	return "trace id"
+}
+
+// spanSets maps each trace id to its span ids.
+func spanSets(spans []checks.Span) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for _, s := range spans {
+		if out[s.TraceID] == nil {
+			out[s.TraceID] = map[string]bool{}
+		}
+		out[s.TraceID][s.SpanID] = true
+	}
+	return out
+}
+
+// attribute finds the probe a line was written for. A timed line belongs to
+// the probe that started last before it, until that probe's end plus a
+// grace; lines before the first probe are start-up lines, lines after a
+// probe's window (a scrape, shutdown) belong to none. An untimed line
+// (an offline file) belongs to the probe whose trace id it carries.
+func attribute(l checks.LogLine, tc traceCtx, probes []checks.Probe) (checks.Probe, bool) {
+	if l.Time.IsZero() {
+		for _, pr := range probes {
+			if pr.Traced() && tc.traceID == pr.TraceID {
+				return pr, true
+			}
+		}
+		return checks.Probe{}, false
+	}
+	i := -1
+	for j, pr := range probes {
+		if !pr.Start.After(l.Time) {
+			i = j
+		}
+	}
+	if i < 0 {
+		return checks.Probe{}, false
+	}
+	if !l.Time.Before(probes[i].End.Add(lateLogGrace)) {
+		return checks.Probe{}, false
+	}
+	return probes[i], true
+}
+
+// traceCtx is the trace context a line carries.
+type traceCtx struct {
+	traceKey, spanKey string
+	traceID, spanID   string
+	problems          []string
+}
+
+var (
+	traceIDRE32 = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	spanIDRE16  = regexp.MustCompile(`^[0-9a-f]{16}$`)
+	flagsRE     = regexp.MustCompile(`^[0-9a-f]{2}$`)
+)
+
+// readTraceContext reads and validates the ids of a line.
+func readTraceContext(fields map[string]any) traceCtx {
+	var tc traceCtx
+	var tv, sv any
+	tc.traceKey, tv, _ = first(fields, traceIDKeys)
+	tc.spanKey, sv, _ = first(fields, spanIDKeys)
+	tc.traceID = tc.check("trace_id", tv, 32, traceIDRE32)
+	tc.spanID = tc.check("span_id", sv, 16, spanIDRE16)
+	if tc.spanID != "" && tc.traceID == "" && len(tc.problems) == 0 {
+		tc.problems = append(tc.problems, "span_id without trace_id")
+	}
+	if f, ok := fields["trace_flags"].(string); ok && !flagsRE.MatchString(f) {
+		tc.problems = append(tc.problems, "trace_flags not 2 lowercase hex digits")
+	}
+	return tc
+}
+
+// check validates one id and returns it, "" when absent or malformed.
+func (tc *traceCtx) check(name string, v any, digits int, re *regexp.Regexp) string {
+	if v == nil {
+		return ""
+	}
+	s, ok := v.(string)
+	switch {
+	case !ok:
+		tc.problems = append(tc.problems, name+" is not a string")
+	case s == "" || s == "0": // Python's "no span" sentinel
+		return ""
+	case re.MatchString(s) && strings.Trim(s, "0") == "":
+		tc.problems = append(tc.problems, name+" all zeros")
+	case re.MatchString(s):
+		return s
+	case re.MatchString(strings.ToLower(s)):
+		tc.problems = append(tc.problems, name+" in uppercase hex")
+	default:
+		tc.problems = append(tc.problems, fmt.Sprintf("%s not %d lowercase hex digits", name, digits))
+	}
+	return ""
+}
+
+func (tc traceCtx) evidence(l checks.LogLine) string {
+	var parts []string
+	if tc.traceKey != "" {
+		v, _ := lookup(l.Fields, tc.traceKey)
+		parts = append(parts, tc.traceKey+"="+valueText(v))
+	}
+	if tc.spanKey != "" {
+		v, _ := lookup(l.Fields, tc.spanKey)
+		parts = append(parts, tc.spanKey+"="+valueText(v))
+	}
+	if len(parts) == 0 {
+		return excerpt(l.Raw)
+	}
+	return strings.Join(parts, " ")
+}
+
+var accessLogRE = regexp.MustCompile(`"?(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) /\S*(?: HTTP/[\d.]+)?"? \d{3}\b`)
+
+// isAccessLog recognises a server access-log line (uvicorn.access through
+// ProcessorFormatter, morgan through winston), which is written outside the
+// request's context by design.
+func isAccessLog(fields map[string]any) bool {
+	for _, k := range []string{"logger", "logger_name", "name", "log.logger"} {
+		if s, ok := fields[k].(string); ok && strings.Contains(strings.ToLower(s), "access") {
+			return true
+		}
+	}
+	for _, k := range allMessageKeys {
+		if s, ok := fields[k].(string); ok {
+			return accessLogRE.MatchString(s)
+		}
+	}
+	return false
+}

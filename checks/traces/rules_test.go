@@ -1,0 +1,211 @@
+package traces
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/obslint/obslint/checks"
+)
+
+// run judges evidence with one rule and returns its status and subjects.
+func run(t *testing.T, r *checks.Rule, ev *checks.Evidence) (checks.Status, []string) {
+	t.Helper()
+	res := checks.Run(ev, []*checks.Rule{r}, checks.Options{})
+	require.Len(t, res.Rules, 1)
+	var subjects []string
+	for _, f := range res.Findings {
+		subjects = append(subjects, f.Subject)
+	}
+	return res.Rules[0].Status, subjects
+}
+
+func kinds(ps []problem) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.kind)
+	}
+	return out
+}
+
+func httpSpan(attrs map[string]any) checks.Span {
+	return checks.Span{Name: "GET /users/:id", Kind: checks.KindServer, Attrs: attrs}
+}
+
+func TestSemconvProblems(t *testing.T) {
+	stable := map[string]any{"http.request.method": "GET", "url.path": "/users/42", "url.scheme": "http",
+		"http.response.status_code": int64(200), "http.route": "/users/:id"}
+	with := func(extra map[string]any, drop ...string) map[string]any {
+		m := map[string]any{}
+		for k, v := range stable {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		for _, k := range drop {
+			delete(m, k)
+		}
+		return m
+	}
+	legacy := map[string]any{"http.method": "GET", "http.target": "/users/42", "http.status_code": int64(200), "http.route": "/users/{id}"}
+	routed := checks.Probe{Route: "/users/:id"}
+	tests := []struct {
+		name  string
+		attrs map[string]any
+		probe checks.Probe
+		want  []string
+	}{
+		{"stable", stable, routed, nil},
+		{"legacy only", legacy, routed, []string{"legacy"}},
+		{"dup mode", with(map[string]any{"http.method": "GET", "net.peer.ip": "127.0.0.1"}), routed, []string{"dup"}},
+		{"missing scheme", with(nil, "url.scheme"), routed, []string{"missing"}},
+		{"status code as string", with(map[string]any{"http.response.status_code": "200"}), routed, []string{"type"}},
+		{"status code as double", with(map[string]any{"http.response.status_code": 200.0}), routed, []string{"type"}},
+		{"no route although the probe has one", with(nil, "http.route"), routed, []string{"route"}},
+		{"no route and no template: fine", with(nil, "http.route"), checks.Probe{}, nil},
+		{"dup with a missing stable name", with(map[string]any{"http.flavor": "1.1"}, "url.path"), routed, []string{"dup", "missing"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, kinds(semconvProblems(httpSpan(tt.attrs), tt.probe)))
+		})
+	}
+}
+
+func TestSpanNameProblem(t *testing.T) {
+	probes := []checks.Probe{{Method: "GET", Path: "/users/42?access_token=x", Route: "/users/{user_id}"}, {Method: "GET", Path: "/boom", Route: "/boom"}}
+	tests := []struct {
+		name  string
+		attrs map[string]any
+		want  bool
+	}{
+		{"GET /users/{user_id}", map[string]any{"http.request.method": "GET", "http.route": "/users/{user_id}"}, false},
+		{"GET", map[string]any{"http.request.method": "GET", "url.path": "/nope"}, false},
+		{"GET /boom", map[string]any{"http.request.method": "GET", "http.route": "/boom"}, false},
+		{"HTTP", map[string]any{"http.request.method": "_OTHER"}, false},
+		{"HTTP /users/{user_id}", map[string]any{"http.request.method": "_OTHER", "http.route": "/users/{user_id}"}, false},
+		{"GET /users/42", map[string]any{"http.request.method": "GET", "url.path": "/users/42"}, true},                 // the raw path
+		{"GET /users/42/orders", map[string]any{"http.request.method": "GET", "http.route": "/users/42/orders"}, true}, // a probe's concrete path
+		{"GET /users/420", map[string]any{"http.request.method": "GET", "http.route": "/users/420"}, false},            // not the probe's path
+		{"GET /users/:id", map[string]any{"http.request.method": "GET", "http.route": "/users/{user_id}"}, true},       // disagrees with the route
+		{"GET /health", map[string]any{"http.request.method": "GET", "url.path": "/health"}, true},                     // no route: just GET
+		{"HTTP GET", map[string]any{"http.method": "GET", "http.target": "/"}, true},                                   // pre-v1.18
+		{"handle_request", map[string]any{"http.request.method": "GET"}, true},                                         // not an HTTP name
+		{"POST /users/{user_id}", map[string]any{"http.request.method": "POST", "http.route": "/users/{user_id}"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := checks.Span{Name: tt.name, Kind: checks.KindServer, Attrs: tt.attrs}
+			msg := spanNameProblem(s, probes)
+			assert.Equal(t, tt.want, msg != "", msg)
+		})
+	}
+}
+
+func TestStatusMatrix(t *testing.T) {
+	span := func(name string, code any, status string, extra map[string]any) checks.Span {
+		a := map[string]any{"http.request.method": "GET", "http.response.status_code": code}
+		for k, v := range extra {
+			a[k] = v
+		}
+		return checks.Span{TraceID: traceA, SpanID: "1000000000000001", Name: name, Kind: checks.KindServer, StatusCode: status,
+			Scope: "@opentelemetry/instrumentation-http", Attrs: a}
+	}
+	tests := []struct {
+		name string
+		span checks.Span
+		want []string
+	}{
+		{"200 unset", span("GET /a", int64(200), checks.StatusUnset, nil), nil},
+		{"302 unset", span("GET /a", int64(302), checks.StatusUnset, nil), nil},
+		{"404 unset", span("GET", int64(404), checks.StatusUnset, nil), nil},
+		{"404 error", span("GET", int64(404), checks.StatusError, nil), []string{"span GET"}},
+		{"500 error with error.type", span("GET /b", int64(500), checks.StatusError, map[string]any{"error.type": "500"}), nil},
+		{"500 error without error.type", span("GET /b", int64(500), checks.StatusError, nil), []string{"span GET /b"}},
+		{"503 unset without error.type", span("GET /b", int64(503), checks.StatusUnset, nil), []string{"span GET /b", "span GET /b"}},
+		{"legacy 500", checks.Span{TraceID: traceA, SpanID: "1000000000000001", Name: "GET /b", Kind: checks.KindServer, StatusCode: checks.StatusError,
+			Attrs: map[string]any{"http.method": "GET", "http.status_code": int64(500)}}, []string{"span GET /b"}},
+		{"200 Ok by instrumentation", span("GET /a", int64(200), checks.StatusOk, nil), []string{"span GET /a"}},
+		{"Ok by the application", checks.Span{TraceID: traceA, SpanID: "1000000000000002", Name: "charge", Kind: checks.KindInternal, StatusCode: checks.StatusOk, Scope: "payments"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := &checks.Evidence{Captured: checks.Captured{Traces: true}, Spans: []checks.Span{tt.span}}
+			st, subjects := run(t, Status, ev)
+			assert.Equal(t, tt.want, subjects)
+			assert.Equal(t, tt.want != nil, st == checks.StatusFail)
+		})
+	}
+}
+
+func TestReceivedWithoutProbes(t *testing.T) {
+	st, subjects := run(t, Received, &checks.Evidence{Captured: checks.Captured{Traces: true}})
+	assert.Equal(t, checks.StatusFail, st)
+	assert.Equal(t, []string{"traces"}, subjects)
+
+	st, _ = run(t, Received, &checks.Evidence{Captured: checks.Captured{Traces: true}, Spans: []checks.Span{{TraceID: traceA, SpanID: "1000000000000001"}}})
+	assert.Equal(t, checks.StatusPass, st)
+
+	st, _ = run(t, Received, &checks.Evidence{})
+	assert.Equal(t, checks.StatusNotEvaluated, st, "no trace source attached is not a pass")
+}
+
+func TestSubtreeSurvivesCycles(t *testing.T) {
+	trace := []checks.Span{
+		{SpanID: "a", ParentSpanID: "c"},
+		{SpanID: "b", ParentSpanID: "a"},
+		{SpanID: "c", ParentSpanID: "b"},
+		{SpanID: "d", ParentSpanID: "x"},
+	}
+	done := make(chan []checks.Span)
+	go func() { done <- subtree(trace, "a") }()
+	select {
+	case got := <-done:
+		assert.Len(t, got, 3)
+	case <-time.After(2 * time.Second):
+		t.Fatal("subtree does not terminate on a parent cycle")
+	}
+	assert.Nil(t, subtree(trace, "missing"))
+}
+
+func TestThrownError(t *testing.T) {
+	tests := []struct {
+		name  string
+		spans []checks.Span
+		want  bool
+	}{
+		{"status message", []checks.Span{{StatusCode: checks.StatusError, StatusMessage: "boom"}}, true},
+		{"exception error.type", []checks.Span{{StatusCode: checks.StatusError, Attrs: map[string]any{"error.type": "ValueError"}}}, true},
+		{"status code error.type", []checks.Span{{StatusCode: checks.StatusError, Attrs: map[string]any{"error.type": "500"}}}, false},
+		{"_OTHER error.type", []checks.Span{{StatusCode: checks.StatusError, Attrs: map[string]any{"error.type": "_OTHER"}}}, false},
+		{"message on an unset span", []checks.Span{{StatusCode: checks.StatusUnset, StatusMessage: "note"}}, false},
+	}
+	for _, tt := range tests {
+		_, got := thrownError(tt.spans)
+		assert.Equal(t, tt.want, got, tt.name)
+	}
+}
+
+func TestOrphan(t *testing.T) {
+	local := map[string]bool{"a": true}
+	injected := map[string]bool{"p": true}
+	tests := []struct {
+		name string
+		span checks.Span
+		want bool
+	}{
+		{"root", checks.Span{Kind: checks.KindInternal}, false},
+		{"local parent", checks.Span{Kind: checks.KindInternal, ParentSpanID: "a"}, false},
+		{"injected parent", checks.Span{Kind: checks.KindInternal, ParentSpanID: "p"}, false},
+		{"lost parent", checks.Span{Kind: checks.KindInternal, ParentSpanID: "z"}, true},
+		{"lost parent of a client span", checks.Span{Kind: checks.KindClient, ParentSpanID: "z"}, true},
+		{"server span with a remote parent", checks.Span{Kind: checks.KindServer, ParentSpanID: "z"}, false},
+		{"consumer span with a remote parent", checks.Span{Kind: checks.KindConsumer, ParentSpanID: "z"}, false},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, orphan(tt.span, local, injected), tt.name)
+	}
+}

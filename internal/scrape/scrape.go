@@ -1,0 +1,96 @@
+// Package scrape fetches a metrics endpoint the way a Prometheus server
+// would, and turns the answer into a checks.Scrape.
+package scrape
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/internal/offline"
+)
+
+// Accept asks for the classic text format only. Why not OpenMetrics, as
+// Prometheus 3 prefers (reference/prometheus.md §0, §2.4, §4.4):
+//   - prometheus_client ignores q-values and takes the first clause it can
+//     serve, skipping text/plain;version=0.0.4; any openmetrics clause, even
+//     at q=0.1, would make every Python service answer OpenMetrics;
+//   - the OpenMetrics parser rejects Python's Info and Enum types and is
+//     ~600× slower than the text parser;
+//   - the naming rules are written against what the text format exposes.
+//
+// prom-client does no negotiation at all: an OpenMetrics registry answers
+// OpenMetrics whatever we ask, and checks.ParseExposition decodes it by its
+// Content-Type. */* keeps servers that only know another type answering, so
+// the metrics/endpoint rule can report their Content-Type.
+const Accept = "text/plain;version=0.0.4;q=1.0,*/*;q=0.1"
+
+// Defaults for Options fields left zero.
+const (
+	DefaultTimeout  = 10 * time.Second
+	DefaultMaxBytes = 32 << 20 // offline.DefaultLimits.MaxScrapeBytes
+)
+
+// Options bound one fetch.
+type Options struct {
+	Timeout  time.Duration // whole request, headers and body
+	MaxBytes int64         // body cap, after gzip decoding
+}
+
+// client does not set Accept-Encoding itself, so Go's transport asks for gzip
+// and decodes it: the cap then applies to the decoded exposition, which is
+// what a decompression bomb would inflate.
+// Its own Transport also means no HTTP_PROXY from the environment.
+var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
+
+// Fetch scrapes url once. It never fails: transport problems (refused,
+// timeout, body read error) are in Scrape.Err with the URL and what happened.
+func Fetch(ctx context.Context, url, phase string, opt Options) checks.Scrape {
+	if opt.Timeout <= 0 {
+		opt.Timeout = DefaultTimeout
+	}
+	if opt.MaxBytes <= 0 {
+		opt.MaxBytes = DefaultMaxBytes
+	}
+	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
+	defer cancel()
+	start := time.Now()
+	failed := func(what string, err error) checks.Scrape {
+		return checks.Scrape{URL: url, Phase: phase, Time: start, Duration: time.Since(start),
+			Err: fmt.Sprintf("GET %s: %s: %v", url, what, err)}
+	}
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return failed("bad request", err)
+	}
+	req.Header.Set("Accept", Accept)
+	req.Header.Set("User-Agent", "obslint")
+	resp, err := client.Do(req)
+	if err != nil {
+		return failed("no response", err)
+	}
+	defer resp.Body.Close()
+
+	body, err := io.ReadAll(io.LimitReader(resp.Body, opt.MaxBytes+1))
+	if err != nil {
+		s := failed("reading the body", err)
+		s.Status, s.ContentType = resp.StatusCode, resp.Header.Get("Content-Type")
+		return s
+	}
+	truncated := int64(len(body)) > opt.MaxBytes
+	if truncated {
+		body = body[:opt.MaxBytes]
+	}
+	s := offline.NewScrape(url, phase, resp.StatusCode, resp.Header.Get("Content-Type"), body, truncated)
+	s.Time, s.Duration = start, time.Since(start)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		// An error page is not an exposition: parsing it would add a
+		// misleading parse error to the status finding. Body stays.
+		s.Families, s.ParseErr = nil, ""
+	}
+	return s
+}
