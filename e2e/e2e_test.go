@@ -81,29 +81,16 @@ type report struct {
 func obslintRun(t *testing.T, dir string, cmd ...string) (int, report, string) {
 	t.Helper()
 	requireInstalled(t, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
 	args := append([]string{"run", "--format", "json", "--no-progress", "--"}, cmd...)
-	c := exec.CommandContext(ctx, obslintBin, args...)
-	c.Dir = dir
-	var stdout, stderr bytes.Buffer
-	c.Stdout, c.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := c.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("obslint run: %v\nstderr:\n%s", err, stderr.String())
-	}
-	t.Logf("obslint run in %s took %s (exit %d)", filepath.Base(dir), time.Since(start).Round(time.Millisecond), code)
+	code, stdout, stderr, took := obslintRaw(t, dir, 3*time.Minute, args...)
+	t.Logf("obslint run in %s took %s (exit %d)", filepath.Base(dir), took.Round(time.Millisecond), code)
 	var r report
 	if code == 0 || code == 1 {
-		require.NoError(t, json.Unmarshal(stdout.Bytes(), &r), "report is not JSON:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		require.NoError(t, json.Unmarshal([]byte(stdout), &r), "report is not JSON:\n%s\nstderr:\n%s", stdout, stderr)
 		require.Equal(t, "1", r.SchemaVersion)
 		t.Logf("timings: %v", r.Timings)
 	}
-	return code, r, stderr.String()
+	return code, r, stderr
 }
 
 func requireInstalled(t *testing.T, dir string) {

@@ -184,10 +184,23 @@ func TestAttribute(t *testing.T) {
 		{"untimed, by trace id", time.Time{}, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "/b"},
 		{"untimed, unknown trace id", time.Time{}, "cccccccccccccccccccccccccccccccc", ""},
 		{"untimed, no trace id", time.Time{}, "", ""},
+		{"late line of an earlier probe, by its trace id", t0.Add(105 * time.Millisecond), "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "/a"},
+		{"during a probe, a trace of other traffic", t0.Add(105 * time.Millisecond), "dddddddddddddddddddddddddddddddd", ""},
+		{"a fresh trace that served a probe", t0.Add(105 * time.Millisecond), "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "/b"},
 	}
+	spans := []checks.Span{
+		// obslint's own scrape between the probes: not a probe's request.
+		{TraceID: "dddddddddddddddddddddddddddddddd", Kind: checks.KindServer, Start: t0.Add(50 * time.Millisecond)},
+		// the second probe served in a fresh trace (propagation broken).
+		{TraceID: "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", Kind: checks.KindServer, Start: t0.Add(101 * time.Millisecond)},
+	}
+	a := newAttribution(probes, spans)
+	assert.True(t, a.served(probes[1], "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"))
+	assert.False(t, a.served(probes[0], "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"))
+	assert.False(t, a.served(probes[1], "dddddddddddddddddddddddddddddddd"))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pr, ok := attribute(checks.LogLine{Time: tt.at}, traceCtx{traceID: tt.traceID}, probes)
+			pr, ok := a.attribute(checks.LogLine{Time: tt.at}, traceCtx{traceID: tt.traceID})
 			assert.Equal(t, tt.want != "", ok)
 			assert.Equal(t, tt.want, pr.Path)
 		})

@@ -78,11 +78,12 @@ func checkTraceContext(p *checks.Pass) {
 	probes := slices.Clone(p.Probes)
 	slices.SortStableFunc(probes, func(a, b checks.Probe) int { return a.Start.Compare(b.Start) })
 	spans := spanSets(p.Spans)
+	attr := newAttribution(probes, p.Spans)
 	totals := map[string]int{}
 	var t tally
 	for _, l := range jsonLines(p.Logs) {
 		tc := readTraceContext(l.Fields)
-		pr, attributed := attribute(l, tc, probes)
+		pr, attributed := attr.attribute(l, tc)
 		subject := pr.Subject()
 		if !attributed {
 			// Outside the probes only well-formedness is judged: name the field.
@@ -98,7 +99,7 @@ func checkTraceContext(p *checks.Pass) {
 		if !attributed || !pr.Traced() {
 			continue
 		}
-		if problem := requestProblem(l, tc, pr, spans); problem != "" {
+		if problem := requestProblem(l, tc, pr, attr, spans); problem != "" {
 			t.add(subject, problem, "", l, tc.evidence(l))
 		}
 	}
@@ -124,18 +125,18 @@ func checkTraceContext(p *checks.Pass) {
 
 // requestProblem judges the context of a line written while serving a
 // traced probe, "" when it is right.
-func requestProblem(l checks.LogLine, tc traceCtx, pr checks.Probe, spans map[string]map[string]bool) string {
+func requestProblem(l checks.LogLine, tc traceCtx, pr checks.Probe, attr attribution, spans map[string]map[string]bool) string {
 	switch {
 	case tc.traceID == "":
 		if isAccessLog(l.Fields) {
 			return ""
 		}
 		return problemNoContext
-	case tc.traceID != pr.TraceID:
+	case !attr.served(pr, tc.traceID):
 		return problemOther
 	case tc.spanID == "":
 		return problemNoSpan
-	case len(spans[pr.TraceID]) > 0 && !spans[pr.TraceID][tc.spanID]:
+	case len(spans[tc.traceID]) > 0 && !spans[tc.traceID][tc.spanID]:
 		// No spans for the trace at all is traces/received's finding, not ours.
 		return problemSpan
 	}
@@ -163,33 +164,76 @@ func spanSets(spans []checks.Span) map[string]map[string]bool {
 	return out
 }
 
-// attribute finds the probe a line was written for. A timed line belongs to
-// the probe that started last before it, until that probe's end plus a
-// grace; lines before the first probe are start-up lines, lines after a
-// probe's window (a scrape, shutdown) belong to none. An untimed line
-// (an offline file) belongs to the probe whose trace id it carries.
-func attribute(l checks.LogLine, tc traceCtx, probes []checks.Probe) (checks.Probe, bool) {
-	if l.Time.IsZero() {
-		for _, pr := range probes {
-			if pr.Traced() && tc.traceID == pr.TraceID {
-				return pr, true
+// attribution finds the probe a line was written for.
+type attribution struct {
+	probes []checks.Probe // sorted by start
+	// byTrace maps a trace id to the index of the probe it served, or -1 for
+	// a trace of other traffic (obslint's scrapes, background work).
+	byTrace map[string]int
+}
+
+// newAttribution indexes the probes' injected trace ids and, from the
+// received SERVER spans, the traces that served a probe without continuing
+// its traceparent (broken propagation is traces/propagation's finding, not a
+// logging fault) and the traces of other traffic.
+func newAttribution(probes []checks.Probe, spans []checks.Span) attribution {
+	a := attribution{probes: probes, byTrace: map[string]int{}}
+	for i, pr := range probes {
+		if pr.Traced() {
+			a.byTrace[pr.TraceID] = i
+		}
+	}
+	for _, s := range spans {
+		if s.Kind != checks.KindServer || s.TraceID == "" {
+			continue
+		}
+		if _, known := a.byTrace[s.TraceID]; known {
+			continue
+		}
+		a.byTrace[s.TraceID] = -1
+		for i, pr := range probes {
+			if !s.Start.Before(pr.Start) && !s.Start.After(pr.End) {
+				a.byTrace[s.TraceID] = i
 			}
 		}
+	}
+	return a
+}
+
+// attribute finds the probe a line was written for: first by the trace id
+// it carries, then, for a timed line, by time — the probe that started last
+// before it, until that probe's end plus a grace. Lines before the first
+// probe are start-up lines; lines outside every window (a scrape, shutdown)
+// and untimed lines (an offline file) with no known trace id belong to none.
+func (a attribution) attribute(l checks.LogLine, tc traceCtx) (checks.Probe, bool) {
+	if i, ok := a.byTrace[tc.traceID]; ok && tc.traceID != "" {
+		if i < 0 {
+			return checks.Probe{}, false
+		}
+		return a.probes[i], true
+	}
+	if l.Time.IsZero() {
 		return checks.Probe{}, false
 	}
 	i := -1
-	for j, pr := range probes {
+	for j, pr := range a.probes {
 		if !pr.Start.After(l.Time) {
 			i = j
 		}
 	}
-	if i < 0 {
+	if i < 0 || !l.Time.Before(a.probes[i].End.Add(lateLogGrace)) {
 		return checks.Probe{}, false
 	}
-	if !l.Time.Before(probes[i].End.Add(lateLogGrace)) {
-		return checks.Probe{}, false
+	return a.probes[i], true
+}
+
+// served reports whether traceID is the trace that served probe pr.
+func (a attribution) served(pr checks.Probe, traceID string) bool {
+	if traceID == pr.TraceID {
+		return true
 	}
-	return probes[i], true
+	i, ok := a.byTrace[traceID]
+	return ok && i >= 0 && a.probes[i].Start.Equal(pr.Start) && a.probes[i].Path == pr.Path
 }
 
 // traceCtx is the trace context a line carries.

@@ -52,8 +52,9 @@ var ErrCapture = errors.New("capture failed")
 // every probe's server span is in, so that child spans batched later arrive.
 const quietAfterSpans = 300 * time.Millisecond
 
-// probeSettle separates the last probe from the scrape that follows it, so
-// the scrape's own log line is not taken for the probe's (see logs/trace-context).
+// probeSettle separates the probes from obslint's own scrapes before and
+// after them, so a scrape's log line is not taken for a probe's (log lines are
+// attributed to probes by time; see logs/trace-context).
 const probeSettle = 100 * time.Millisecond
 
 // Run launches, probes, scrapes and stops the service.
@@ -147,6 +148,7 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 	}
 	say("scraping %s", metricsURL)
 	ev.Scrapes = append(ev.Scrapes, scrape.Fetch(ctx, metricsURL, "before", sopt))
+	time.Sleep(probeSettle) // the scrape's own log line must not fall in the first probe's window
 
 	specs, err := plan(cfg, metricsURL)
 	if err != nil {
