@@ -13,6 +13,7 @@ import (
 
 	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/internal/config"
+	"github.com/obslint/obslint/internal/offline"
 	"github.com/obslint/obslint/internal/progress"
 	"github.com/obslint/obslint/internal/report"
 	"github.com/obslint/obslint/internal/runner"
@@ -25,6 +26,7 @@ type judgeFlags struct {
 	format     string
 	outputs    []string
 	configPath string
+	limits     offline.Limits
 }
 
 func (j *judgeFlags) register(cmd *cobra.Command) {
@@ -35,6 +37,11 @@ func (j *judgeFlags) register(cmd *cobra.Command) {
 	fs.StringArrayVar(&j.outputs, "output", nil, "also write a report as FORMAT=PATH (repeatable; PATH - is standard output);\n"+
 		"with --output, standard output gets a report only if --format is given")
 	fs.StringVar(&j.configPath, "config", config.FileName, "config file; a missing default file is fine, flags win over it")
+	d := offline.DefaultLimits
+	fs.IntVar(&j.limits.MaxLineBytes, "max-log-line-bytes", d.MaxLineBytes, "longer log lines are cut and reported")
+	fs.IntVar(&j.limits.MaxLines, "max-log-lines", d.MaxLines, "log lines (and OTLP log records) kept; more are counted and reported")
+	fs.Int64Var(&j.limits.MaxScrapeBytes, "max-scrape-bytes", d.MaxScrapeBytes, "larger expositions (after gzip) are cut and reported")
+	fs.IntVar(&j.limits.MaxSpans, "max-spans", d.MaxSpans, "spans kept; more are counted and reported")
 }
 
 // plan is what judgeFlags resolve to. It is built before any capture so a
@@ -45,6 +52,7 @@ type plan struct {
 	outputs []report.Output
 	cfg     config.Config
 	options checks.Options
+	limits  offline.Limits
 }
 
 func (a *app) resolve(cmd *cobra.Command, j *judgeFlags) (plan, error) {
@@ -59,6 +67,11 @@ func (a *app) resolve(cmd *cobra.Command, j *judgeFlags) (plan, error) {
 		errs = append(errs, fmt.Errorf("--fail-on: %w", err))
 	}
 	p.failOn = sev
+	l := j.limits
+	if l.MaxLineBytes <= 0 || l.MaxLines <= 0 || l.MaxScrapeBytes <= 0 || l.MaxSpans <= 0 {
+		errs = append(errs, errors.New("--max-log-line-bytes, --max-log-lines, --max-scrape-bytes and --max-spans must be positive"))
+	}
+	p.limits = l
 	if len(j.outputs) == 0 || cmd.Flags().Changed("format") {
 		f, err := report.ParseFormat(j.format)
 		if err != nil {

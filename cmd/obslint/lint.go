@@ -45,9 +45,9 @@ func (a *app) lint(cmd *cobra.Command, f *lintFlags) error {
 	}
 	var ev *checks.Evidence
 	if f.evidence != "" {
-		ev, err = offline.LoadDir(f.evidence, offline.DefaultLimits)
+		ev, err = offline.LoadDir(f.evidence, p.limits)
 	} else {
-		ev, err = offline.Load(f.files, offline.DefaultLimits, a.stdin)
+		ev, err = offline.Load(f.files, p.limits, a.stdin)
 	}
 	if err != nil {
 		return fmt.Errorf("cannot read evidence: %w", err)

@@ -6,25 +6,25 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/obslint/obslint/internal/config"
-	"github.com/obslint/obslint/internal/offline"
+	"github.com/obslint/obslint/internal/probe"
 	"github.com/obslint/obslint/internal/progress"
 	"github.com/obslint/obslint/internal/runner"
 )
 
 type runFlags struct {
 	judgeFlags
-	url, metricsPath, metricsURL, ready string
-	probes                              []string
-	timeout                             time.Duration
-	noProgress                          bool
+	url, metricsPath, metricsURL, ready  string
+	probes                               []string
+	timeout                              time.Duration
+	readyTimeout, spanWait, probeTimeout time.Duration
+	grace                                time.Duration
+	noProgress                           bool
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -45,6 +45,10 @@ func (a *app) runCommand() *cobra.Command {
 	fs.StringVar(&f.ready, "ready", "", "path or URL that answers 2xx once the service is ready (default: the metrics URL)")
 	fs.StringArrayVar(&f.probes, "probe", nil, "extra probe: 'METHOD /path [route=/template] [status=N] [header=Name:Value]' (repeatable)")
 	fs.DurationVar(&f.timeout, "timeout", config.DefaultTimeout, "bound on the whole run")
+	fs.DurationVar(&f.readyTimeout, "ready-timeout", config.DefaultReadyTimeout, "how long the service may take to get ready")
+	fs.DurationVar(&f.probeTimeout, "probe-timeout", config.DefaultProbeTimeout, "bound on each probe request and scrape")
+	fs.DurationVar(&f.spanWait, "span-wait", config.DefaultSpanWait, "how long to wait for the probes' spans to arrive")
+	fs.DurationVar(&f.grace, "grace", config.DefaultGrace, "how long the service may take to exit after SIGTERM before SIGKILL")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "do not show the phase display on standard error")
 	f.register(cmd)
 	return cmd
@@ -76,7 +80,7 @@ func (a *app) run(cmd *cobra.Command, f *runFlags, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeouts.Total.Duration)
 	defer cancel()
 	capture, err := a.capture(ctx, runner.Settings{
-		Config: cfg, Command: cfg.Command, Dir: dir, Limits: offline.DefaultLimits, Progress: display.Phase,
+		Config: cfg, Command: cfg.Command, Dir: dir, Limits: p.limits, Progress: display.Phase,
 	})
 	display.Done()
 	switch {
@@ -111,6 +115,19 @@ func (f *runFlags) merge(cmd *cobra.Command, cfg config.Config, args []string) (
 	if changed("timeout") || cfg.Timeouts.Total.Duration <= 0 {
 		cfg.Timeouts.Total.Duration = f.timeout
 	}
+	for flag, t := range map[string]struct {
+		dst *time.Duration
+		v   time.Duration
+	}{
+		"ready-timeout": {&cfg.Timeouts.Ready.Duration, f.readyTimeout},
+		"probe-timeout": {&cfg.Timeouts.Probe.Duration, f.probeTimeout},
+		"span-wait":     {&cfg.Timeouts.Spans.Duration, f.spanWait},
+		"grace":         {&cfg.Timeouts.Grace.Duration, f.grace},
+	} {
+		if changed(flag) {
+			*t.dst = t.v
+		}
+	}
 	if cfg.Timeouts.Total.Duration <= 0 {
 		return cfg, fmt.Errorf("--timeout: must be positive (got %s)", f.timeout)
 	}
@@ -129,69 +146,12 @@ func (f *runFlags) merge(cmd *cobra.Command, cfg config.Config, args []string) (
 	return cfg, cfg.Validate()
 }
 
-// parseProbe reads a --probe value: `GET /users/42 route=/users/:id
-// status=200`. The method may be left out (GET), the keys come in any order.
+// parseProbe reads a --probe value with the prober's own parser:
+// `GET /users/42 route=/users/:id status=200`.
 func parseProbe(s string) (config.Probe, error) {
-	bad := func(format string, args ...any) (config.Probe, error) {
-		return config.Probe{}, fmt.Errorf("--probe %q: %s", s, fmt.Sprintf(format, args...))
+	sp, err := probe.ParseSpec(s)
+	if err != nil {
+		return config.Probe{}, errors.New("--" + err.Error())
 	}
-	fields := strings.Fields(s)
-	if len(fields) == 0 {
-		return bad("empty; want 'METHOD /path [route=/template] [status=N]'")
-	}
-	p := config.Probe{Method: "GET"}
-	if !strings.HasPrefix(fields[0], "/") {
-		if !isToken(fields[0]) {
-			return bad("%q is not an HTTP method", fields[0])
-		}
-		p.Method, fields = strings.ToUpper(fields[0]), fields[1:]
-	}
-	if len(fields) == 0 || !strings.HasPrefix(fields[0], "/") {
-		return bad("the path must follow the method and start with /")
-	}
-	p.Path = fields[0]
-	for _, kv := range fields[1:] {
-		k, v, ok := strings.Cut(kv, "=")
-		switch {
-		case !ok || v == "":
-			return bad("%q: want key=value", kv)
-		case k == "route":
-			if !strings.HasPrefix(v, "/") {
-				return bad("route %q must start with /", v)
-			}
-			p.Route = v
-		case k == "status":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 100 || n > 599 {
-				return bad("status %q is not an HTTP status", v)
-			}
-			p.Status = n
-		case k == "header":
-			name, val, ok := strings.Cut(v, ":")
-			if !ok || !isToken(name) {
-				return bad("header %q: want Name:Value", v)
-			}
-			if p.Headers == nil {
-				p.Headers = map[string]string{}
-			}
-			p.Headers[name] = val
-		default:
-			return bad("unknown key %q (want route=, status= or header=)", k)
-		}
-	}
-	return p, nil
-}
-
-// isToken reports whether s is an HTTP token (RFC 9110 §5.6.2), as methods
-// and header names are.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c > 0x7e || c <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, c) {
-			return false
-		}
-	}
-	return true
+	return config.Probe{Method: sp.Method, Path: sp.Path, Route: sp.Route, Status: sp.Status, Headers: sp.Headers}, nil
 }

@@ -53,6 +53,9 @@ func ParseSpec(s string) (Spec, error) {
 		return Spec{}, fmt.Errorf("probe %q: %s", s, fmt.Sprintf(format, args...))
 	}
 	f := strings.Fields(s)
+	if len(f) > 0 && strings.HasPrefix(f[0], "/") {
+		f = append([]string{http.MethodGet}, f...) // the method may be left out
+	}
 	if len(f) < 2 {
 		return fail("want METHOD /path [route=/template] [status=N] [header=Name:Value]")
 	}

@@ -27,6 +27,7 @@ func TestParseSpec(t *testing.T) {
 		{in: "  post   /orders?x=1  ", want: Spec{Method: "POST", Path: "/orders?x=1"}},
 		{in: "GET / header=X-Tenant:acme header=Accept:application/json",
 			want: Spec{Method: "GET", Path: "/", Headers: map[string]string{"X-Tenant": "acme", "Accept": "application/json"}}},
+		{in: "/health", want: Spec{Method: "GET", Path: "/health"}},
 		{in: "", wantErr: "want METHOD /path"},
 		{in: "GET", wantErr: "want METHOD /path"},
 		{in: "FETCH /x", wantErr: `"FETCH" is not an HTTP method`},
