@@ -1,13 +1,14 @@
 # The two commands a newcomer needs (see README.md):
 #   make demo   build obslint, install the Node example's packages, check it
 #   make test   install what the tests need, then run them all
+#   make docs   regenerate docs/rules.md from the rules' docs in code
 
 GO        ?= go
 BIN       := bin/obslint
 NODE_DIRS := examples/node-express fixtures/services/node-broken
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build demo demo-broken test test-deps lint bench clean
+.PHONY: build demo demo-broken test test-deps lint bench docs clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/obslint
@@ -36,6 +37,11 @@ lint:
 
 bench: build
 	bench/lint-vs-promtool.sh
+
+# docs/rules.md is generated; TestRulesDoc fails when it is out of date.
+docs:
+	$(GO) run ./cmd/obslint rules --format markdown > docs/rules.md.tmp || { rm -f docs/rules.md.tmp; exit 1; }
+	mv docs/rules.md.tmp docs/rules.md
 
 clean:
 	rm -rf bin

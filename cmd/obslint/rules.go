@@ -17,14 +17,14 @@ func (a *app) rulesCommand() *cobra.Command {
 		Short: "List every rule with its severity and summary",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			f, err := report.ParseFormat(format)
+			f, err := report.ParseRulesFormat(format)
 			if err != nil {
 				return err
 			}
 			return report.WriteRules(a.stdout, f, a.rules())
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or markdown (the rule reference, docs/rules.md)")
 	return cmd
 }
 

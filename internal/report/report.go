@@ -4,8 +4,10 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/obslint/obslint/checks"
@@ -14,13 +16,22 @@ import (
 // Format is an output format.
 type Format int
 
-// The formats obslint writes. sarif, junit and markdown are planned.
+// The formats obslint writes. Markdown renders only the rule catalogue
+// (docs/rules.md) for now; sarif, junit and a markdown report are planned.
 const (
 	Text Format = iota
 	JSON
+	Markdown
 )
 
-var formatNames = []string{Text: "text", JSON: "json"}
+var formatNames = []string{Text: "text", JSON: "json", Markdown: "markdown"}
+
+// reportFormats are the formats Write renders a Result in; ruleFormats are
+// those WriteRules lists the catalogue in.
+var (
+	reportFormats = []Format{Text, JSON}
+	ruleFormats   = []Format{Text, JSON, Markdown}
+)
 
 // String is the name users type.
 func (f Format) String() string {
@@ -30,16 +41,34 @@ func (f Format) String() string {
 	return fmt.Sprintf("Format(%d)", int(f))
 }
 
-// ParseFormat reads a format name; an unknown name is an error that quotes
-// it and lists the valid ones.
+// ParseFormat reads the name of a report format, for lint and run; an
+// unknown name is an error that quotes it and lists the valid ones.
 func ParseFormat(s string) (Format, error) {
+	return parseFormat(s, reportFormats, "reports")
+}
+
+// ParseRulesFormat reads the name of a format `obslint rules` can list the
+// catalogue in.
+func ParseRulesFormat(s string) (Format, error) {
+	return parseFormat(s, ruleFormats, "rules")
+}
+
+// parseFormat reads a name among valid. A format obslint knows but cannot
+// write for this use gets its own message, so "markdown" is not called
+// unknown.
+func parseFormat(s string, valid []Format, use string) (Format, error) {
 	name := strings.ToLower(strings.TrimSpace(s))
-	for i, n := range formatNames {
-		if n == name {
-			return Format(i), nil
+	names := make([]string, len(valid))
+	for i, f := range valid {
+		if f.String() == name {
+			return f, nil
 		}
+		names[i] = f.String()
 	}
-	return Text, fmt.Errorf("unknown format %q (valid: %s)", s, strings.Join(formatNames, ", "))
+	if slices.Contains(formatNames, name) {
+		return Text, fmt.Errorf("format %q is not supported for %s yet (valid: %s)", s, use, strings.Join(names, ", "))
+	}
+	return Text, fmt.Errorf("unknown format %q (valid: %s)", s, strings.Join(names, ", "))
 }
 
 // Output is one `--output FORMAT=PATH`.
@@ -75,6 +104,8 @@ func Write(w io.Writer, f Format, res checks.Result, opt Options) error {
 		return writeText(w, res, opt)
 	case JSON:
 		return writeJSON(w, res)
+	case Markdown:
+		return errors.New("report: markdown reports are not supported yet (markdown lists only the rules)")
 	}
 	return fmt.Errorf("report: unsupported format %v", f)
 }

@@ -153,6 +153,7 @@ func TestParseFormat(t *testing.T) {
 		{" JSON ", JSON, ""},
 		{"sarif", 0, `unknown format "sarif" (valid: text, json)`},
 		{"", 0, `unknown format "" (valid: text, json)`},
+		{"markdown", 0, `format "markdown" is not supported for reports yet (valid: text, json)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
@@ -164,6 +165,31 @@ func TestParseFormat(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, got)
 			assert.Equal(t, got, must(ParseFormat(got.String())), "String round-trips")
+		})
+	}
+}
+
+func TestParseRulesFormat(t *testing.T) {
+	cases := []struct {
+		in      string
+		want    Format
+		wantErr string
+	}{
+		{"text", Text, ""},
+		{"json", JSON, ""},
+		{" Markdown", Markdown, ""},
+		{"md", 0, `unknown format "md" (valid: text, json, markdown)`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseRulesFormat(tc.in)
+			if tc.wantErr != "" {
+				require.EqualError(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, got, must(ParseRulesFormat(got.String())), "String round-trips")
 		})
 	}
 }
@@ -205,6 +231,8 @@ func TestWriteUnknownFormat(t *testing.T) {
 	var buf bytes.Buffer
 	assert.Error(t, Write(&buf, Format(99), sample(), Options{}))
 	assert.Error(t, WriteRules(&buf, Format(99), nil))
+	assert.EqualError(t, Write(&buf, Markdown, sample(), Options{}),
+		"report: markdown reports are not supported yet (markdown lists only the rules)")
 	assert.Empty(t, buf.String())
 }
 
@@ -215,6 +243,9 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk ful
 func TestWriteReportsWriterErrors(t *testing.T) {
 	for _, f := range []Format{Text, JSON} {
 		assert.EqualError(t, Write(failingWriter{}, f, sample(), Options{}), "disk full", f.String())
+	}
+	for _, f := range ruleFormats {
+		assert.EqualError(t, WriteRules(failingWriter{}, f, sampleRules), "disk full", f.String())
 	}
 }
 
@@ -228,7 +259,7 @@ var sampleRules = []*checks.Rule{
 }
 
 func TestWriteRulesGolden(t *testing.T) {
-	for _, f := range []Format{Text, JSON} {
+	for _, f := range ruleFormats {
 		t.Run(f.String(), func(t *testing.T) {
 			var buf bytes.Buffer
 			require.NoError(t, WriteRules(&buf, f, sampleRules))

@@ -20,13 +20,15 @@ type jsonRuleDoc struct {
 }
 
 // WriteRules lists the catalogue for `obslint rules`: a table in text, an
-// array in JSON.
+// array in JSON, the rule reference (docs/rules.md) in markdown.
 func WriteRules(w io.Writer, f Format, rules []*checks.Rule) error {
 	switch f {
 	case Text:
 		return writeRulesText(w, rules)
 	case JSON:
 		return encodeJSON(w, rulesJSON(rules))
+	case Markdown:
+		return writeRulesMarkdown(w, rules)
 	}
 	return fmt.Errorf("report: format %v cannot list rules", f)
 }
