@@ -7,27 +7,31 @@ import (
 
 // SecretPattern is a well-known token shape. Patterns come from gitleaks
 // v8.30.1 and Nosey Parker's http rules (see shared reference logs-traces §3.6),
-// ported to RE2. Group 1, when present, is the secret itself.
+// ported to RE2. Group 1, when present, is the secret itself. Keywords are
+// lower-case strings every match contains: as in gitleaks, a text holding
+// none of them is not searched with the regexp, which is what makes scanning
+// every log line affordable.
 type SecretPattern struct {
-	Name string
-	RE   *regexp.Regexp
+	Name     string
+	Keywords []string
+	RE       *regexp.Regexp
 }
 
 // SecretPatterns are scanned by logs/no-secrets and used by Redact.
 var SecretPatterns = []SecretPattern{
-	{"bearer-token", regexp.MustCompile(`(?i)Authorization(?::\s+|.{1,5})Bearer\s+([A-Za-z0-9._~+/-]{6,}=*)`)},
-	{"basic-auth", regexp.MustCompile(`(?i)Authorization(?::\s+|.{1,5})Basic\s+([A-Za-z0-9+/]{6,}={0,2})`)},
-	{"jwt", regexp.MustCompile(`\b(ey[a-zA-Z0-9]{17,}\.ey[a-zA-Z0-9/\\_-]{17,}\.(?:[a-zA-Z0-9/\\_-]{10,}={0,2})?)`)},
-	{"aws-access-token", regexp.MustCompile(`\b((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b`)},
-	{"github-pat", regexp.MustCompile(`(ghp_[0-9a-zA-Z]{36})`)},
-	{"github-fine-grained-pat", regexp.MustCompile(`(github_pat_\w{82})`)},
-	{"github-oauth", regexp.MustCompile(`(gho_[0-9a-zA-Z]{36})`)},
-	{"gitlab-pat", regexp.MustCompile(`(glpat-[\w-]{20})`)},
-	{"slack-bot-token", regexp.MustCompile(`(xoxb-[0-9]{10,13}-[0-9]{10,13}[a-zA-Z0-9-]*)`)},
-	{"stripe-access-token", regexp.MustCompile(`\b((?:sk|rk)_(?:test|live|prod)_[a-zA-Z0-9]{10,99})`)},
-	{"gcp-api-key", regexp.MustCompile(`\b(AIza[\w-]{35})`)},
-	{"npm-access-token", regexp.MustCompile(`(?i)\b(npm_[a-z0-9]{36})`)},
-	{"private-key", regexp.MustCompile(`(?i)(-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----)`)},
+	{"bearer-token", []string{"authorization"}, regexp.MustCompile(`(?i)Authorization(?::\s+|.{1,5})Bearer\s+([A-Za-z0-9._~+/-]{6,}=*)`)},
+	{"basic-auth", []string{"authorization"}, regexp.MustCompile(`(?i)Authorization(?::\s+|.{1,5})Basic\s+([A-Za-z0-9+/]{6,}={0,2})`)},
+	{"jwt", []string{".ey"}, regexp.MustCompile(`\b(ey[a-zA-Z0-9]{17,}\.ey[a-zA-Z0-9/\\_-]{17,}\.(?:[a-zA-Z0-9/\\_-]{10,}={0,2})?)`)},
+	{"aws-access-token", []string{"a3t", "akia", "asia", "abia", "acca"}, regexp.MustCompile(`\b((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b`)},
+	{"github-pat", []string{"ghp_"}, regexp.MustCompile(`(ghp_[0-9a-zA-Z]{36})`)},
+	{"github-fine-grained-pat", []string{"github_pat_"}, regexp.MustCompile(`(github_pat_\w{82})`)},
+	{"github-oauth", []string{"gho_"}, regexp.MustCompile(`(gho_[0-9a-zA-Z]{36})`)},
+	{"gitlab-pat", []string{"glpat-"}, regexp.MustCompile(`(glpat-[\w-]{20})`)},
+	{"slack-bot-token", []string{"xoxb-"}, regexp.MustCompile(`(xoxb-[0-9]{10,13}-[0-9]{10,13}[a-zA-Z0-9-]*)`)},
+	{"stripe-access-token", []string{"sk_", "rk_"}, regexp.MustCompile(`\b((?:sk|rk)_(?:test|live|prod)_[a-zA-Z0-9]{10,99})`)},
+	{"gcp-api-key", []string{"aiza"}, regexp.MustCompile(`\b(AIza[\w-]{35})`)},
+	{"npm-access-token", []string{"npm_"}, regexp.MustCompile(`(?i)\b(npm_[a-z0-9]{36})`)},
+	{"private-key", []string{"private key"}, regexp.MustCompile(`(?i)(-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----)`)},
 }
 
 // SecretKeyRE matches field names that must hold only a redaction marker.
@@ -50,7 +54,11 @@ func FindSecrets(s string, canaries []string) []SecretMatch {
 			out = append(out, SecretMatch{Pattern: "canary", Value: c})
 		}
 	}
+	lower := strings.ToLower(s)
 	for _, p := range SecretPatterns {
+		if !containsAny(lower, p.Keywords) {
+			continue
+		}
 		for _, m := range p.RE.FindAllStringSubmatch(s, -1) {
 			v := m[0]
 			if len(m) > 1 && m[1] != "" {
@@ -60,6 +68,20 @@ func FindSecrets(s string, canaries []string) []SecretMatch {
 		}
 	}
 	return out
+}
+
+// containsAny reports whether s contains one of the keywords; a pattern
+// without keywords is always searched.
+func containsAny(s string, keywords []string) bool {
+	if len(keywords) == 0 {
+		return true
+	}
+	for _, k := range keywords {
+		if strings.Contains(s, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // Mask hides a secret, keeping enough of its head to recognise it.

@@ -129,19 +129,8 @@ func lineLeaks(l checks.LogLine, canaries []string, sent []checks.Canary, secret
 }
 
 // findSecrets is checks.FindSecrets without values that are already masked
-// ("Bearer REDACTED" matches the bearer pattern). Text holding none of the
-// patterns' keywords is only searched for canaries: the patterns' regexps
-// cost microseconds per line, and most lines hold no keyword at all.
+// ("Bearer REDACTED" matches the bearer pattern).
 func findSecrets(s string, canaries []string) []checks.SecretMatch {
-	if !mayHoldSecret(s) {
-		var out []checks.SecretMatch
-		for _, c := range canaries {
-			if c != "" && strings.Contains(s, c) {
-				out = append(out, checks.SecretMatch{Pattern: "canary", Value: c})
-			}
-		}
-		return out
-	}
 	var out []checks.SecretMatch
 	for _, m := range checks.FindSecrets(s, canaries) {
 		if !isRedacted(m.Value) {
@@ -149,42 +138,6 @@ func findSecrets(s string, canaries []string) []checks.SecretMatch {
 		}
 	}
 	return out
-}
-
-// secretKeywords are, per checks.SecretPatterns name, lower-case strings
-// every match contains (as gitleaks' keywords prefilter does).
-var secretKeywords = map[string][]string{
-	"bearer-token":            {"authorization"},
-	"basic-auth":              {"authorization"},
-	"jwt":                     {".ey"},
-	"aws-access-token":        {"a3t", "akia", "asia", "abia", "acca"},
-	"github-pat":              {"ghp_"},
-	"github-fine-grained-pat": {"github_pat_"},
-	"github-oauth":            {"gho_"},
-	"gitlab-pat":              {"glpat-"},
-	"slack-bot-token":         {"xoxb-"},
-	"stripe-access-token":     {"sk_", "rk_"},
-	"gcp-api-key":             {"aiza"},
-	"npm-access-token":        {"npm_"},
-	"private-key":             {"private key"},
-}
-
-// mayHoldSecret reports whether any pattern could match s. A pattern with
-// no keywords listed (added to the core later) is always searched.
-func mayHoldSecret(s string) bool {
-	lower := strings.ToLower(s)
-	for _, p := range checks.SecretPatterns {
-		kws, ok := secretKeywords[p.Name]
-		if !ok {
-			return true
-		}
-		for _, kw := range kws {
-			if strings.Contains(lower, kw) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // holder names the field whose key or value contains v, "" if none does.
