@@ -2,8 +2,11 @@ package checks
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"slices"
@@ -23,25 +26,36 @@ import (
 // metrics/endpoint reports the header, the parse rules judge the body.
 func ParseExposition(body []byte, contentType string) ([]*dto.MetricFamily, error) {
 	mt, params, _ := mime.ParseMediaType(contentType)
-	var f expfmt.Format
 	switch {
 	case mt == expfmt.OpenMetricsType:
-		f = expfmt.FmtOpenMetrics_1_0_0
+		f := expfmt.FmtOpenMetrics_1_0_0
 		if v := params["version"]; v == "0.0.1" {
 			f = expfmt.FmtOpenMetrics_0_0_1
 		}
+		return decodeStream(body, f)
 	case mt == expfmt.ProtoType:
-		f = expfmt.Format(contentType)
+		n, framingErr := framedPrefix(body)
+		fams, err := decodeStream(body[:n], expfmt.Format(contentType))
+		return fams, cmp.Or(err, framingErr)
 	default:
-		// The classic text parser reads the whole body and returns families in
-		// map order; TextToMetricFamilies does the same, so use it directly to
-		// keep the exposition order stable for reports.
-		p := expfmt.NewTextParser(model.LegacyValidation)
-		fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
-		return sortedFamilies(body, fams), err
+		return parseText(body)
 	}
+}
+
+// parseText decodes the classic text format. The text parser reads the whole
+// body and returns families in map order, so they are put back in body order
+// to keep reports stable.
+func parseText(body []byte) (fams []*dto.MetricFamily, err error) {
+	defer recoverParser(&err)
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	byName, err := p.TextToMetricFamilies(bytes.NewReader(body))
+	return sortedFamilies(body, byName), err
+}
+
+// decodeStream decodes families one by one, keeping those before an error.
+func decodeStream(body []byte, f expfmt.Format) (out []*dto.MetricFamily, err error) {
+	defer recoverParser(&err)
 	d := expfmt.NewDecoder(bytes.NewReader(body), f)
-	var out []*dto.MetricFamily
 	for {
 		mf := &dto.MetricFamily{}
 		if err := d.Decode(mf); err != nil {
@@ -52,6 +66,34 @@ func ParseExposition(body []byte, contentType string) ([]*dto.MetricFamily, erro
 		}
 		out = append(out, mf)
 	}
+}
+
+// recoverParser turns a panic in a third-party parser into a parse error:
+// the body comes from the service under test, and bad input must never take
+// obslint down.
+func recoverParser(err *error) {
+	if v := recover(); v != nil {
+		*err = fmt.Errorf("the metrics parser failed on this body: %v", v)
+	}
+}
+
+// framedPrefix returns how many leading bytes of a length-delimited protobuf
+// body are whole frames, and an error when the rest is not. expfmt allocates
+// whatever a length prefix claims, so seven bytes of garbage could ask for a
+// terabyte and kill the process with an out-of-memory error no recover sees.
+func framedPrefix(body []byte) (int, error) {
+	off := 0
+	for off < len(body) {
+		size, n := binary.Uvarint(body[off:])
+		if n <= 0 {
+			return off, fmt.Errorf("protobuf: bad length prefix at byte %d", off)
+		}
+		if left := uint64(len(body) - off - n); size > left {
+			return off, fmt.Errorf("protobuf: message at byte %d claims %d bytes, %d left in the body", off, size, left)
+		}
+		off += n + int(size)
+	}
+	return off, nil
 }
 
 // sortedFamilies orders families by their first appearance in the body, so
@@ -107,26 +149,35 @@ func trimSampleSuffix(name string) string {
 	return name
 }
 
+// jsonSpace is the whitespace JSON allows between tokens.
+const jsonSpace = " \t\r\n"
+
 // ParseLogLine builds a LogLine from raw text: Fields is set when the line is
 // one JSON object, ParseErr says why not otherwise.
 func ParseLogLine(source string, n int, raw string) LogLine {
 	l := LogLine{Source: source, N: n, Raw: raw}
-	t := strings.TrimSpace(raw)
+	// Only JSON's own whitespace may surround the object: a "\v" or a
+	// no-break space breaks strict parsers downstream.
+	t := strings.Trim(raw, jsonSpace)
 	switch {
-	case t == "":
+	case strings.TrimSpace(raw) == "":
 		l.ParseErr = "empty line"
-	case t[0] != '{':
+	case t == "" || t[0] != '{':
 		l.ParseErr = "not a JSON object"
 	default:
 		var m map[string]any
 		dec := json.NewDecoder(strings.NewReader(t))
 		dec.UseNumber()
+		// Decode stops after one value, and More() is false before a stray
+		// "}" or "]", so the rest of the line is looked at directly.
 		if err := dec.Decode(&m); err != nil {
 			l.ParseErr = "invalid JSON: " + err.Error()
-		} else if dec.More() {
+		} else if rest := strings.Trim(t[dec.InputOffset():], jsonSpace); rest == "" {
+			l.Fields = m
+		} else if rest[0] == '{' || rest[0] == '[' {
 			l.ParseErr = "more than one JSON value on the line"
 		} else {
-			l.Fields = m
+			l.ParseErr = "invalid JSON: trailing data after the object"
 		}
 	}
 	return l

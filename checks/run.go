@@ -128,24 +128,11 @@ func Run(ev *Evidence, rules []*Rule, opt Options) Result {
 			res.Rules = append(res.Rules, rr)
 			continue
 		}
-		for i, f := range slices.Concat(pass.findings, pass.notes) {
-			f.Rule = r.ID
-			f.Severity = sev
-			if i >= len(pass.findings) {
-				f.Severity = Info
-			}
-			if f.Fix == "" {
-				f.Fix = r.Fix.For(ev.Target.Profile)
-			}
-			if f.Docs == "" {
-				f.Docs = r.Anchor()
-			}
-			f.Message = Redact(f.Message, secrets)
-			f.Subject = Redact(f.Subject, secrets)
-			f.Evidence = Excerpt(Redact(f.Evidence, secrets), 300)
-			res.Findings = append(res.Findings, f)
-		}
-		rr.Findings = len(pass.findings)
+		findings := finish(pass.findings, r, sev, ev.Target.Profile, secrets)
+		notes := finish(pass.notes, r, Info, ev.Target.Profile, secrets)
+		res.Findings = append(res.Findings, findings...)
+		res.Findings = append(res.Findings, notes...)
+		rr.Findings = len(findings)
 		rr.Status = StatusPass
 		if rr.Findings > 0 {
 			rr.Status = StatusFail
@@ -154,11 +141,38 @@ func Run(ev *Evidence, rules []*Rule, opt Options) Result {
 	}
 	slices.SortStableFunc(res.Rules, func(a, b RuleResult) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortStableFunc(res.Findings, func(a, b Finding) int {
-		return cmp.Or(cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Message, b.Message))
+		// Every field takes part, so the order a check reported in never shows.
+		return cmp.Or(cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Message, b.Message),
+			cmp.Compare(b.Severity, a.Severity), cmp.Compare(a.Evidence, b.Evidence), cmp.Compare(a.Fix, b.Fix), cmp.Compare(a.Docs, b.Docs))
 	})
 	res.Findings = slices.CompactFunc(res.Findings, func(a, b Finding) bool { return a == b })
 	res.Summary = summarize(res)
 	return res
+}
+
+// finish fills what the rule left empty, masks secrets, and drops exact
+// duplicates, so that a rule's finding count matches the findings listed.
+func finish(fs []Finding, r *Rule, sev Severity, profile string, secrets []string) []Finding {
+	out := make([]Finding, 0, len(fs))
+	seen := make(map[Finding]bool, len(fs))
+	for _, f := range fs {
+		f.Rule = r.ID
+		f.Severity = sev
+		if f.Fix == "" {
+			f.Fix = r.Fix.For(profile)
+		}
+		if f.Docs == "" {
+			f.Docs = r.Anchor()
+		}
+		f.Message = Redact(f.Message, secrets)
+		f.Subject = Redact(f.Subject, secrets)
+		f.Evidence = Excerpt(Redact(f.Evidence, secrets), 300)
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // runCheck runs one rule, turning a panic into a finding-free not_evaluated

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -132,8 +134,9 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("profile: %q is not one of auto, node, python", c.Profile))
 	}
-	for id, reason := range c.Rules.Disable {
-		if strings.TrimSpace(reason) == "" {
+	// Sorted, so the same file gives the same message.
+	for _, id := range slices.Sorted(maps.Keys(c.Rules.Disable)) {
+		if strings.TrimSpace(c.Rules.Disable[id]) == "" {
 			errs = append(errs, fmt.Errorf("rules::disable::%s: a reason is required", id))
 		}
 	}

@@ -198,40 +198,43 @@ type LineReader struct {
 	max int
 }
 
-// NewLineReader reads lines of at most max bytes.
-func NewLineReader(r io.Reader, max int) *LineReader {
-	return &LineReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+// NewLineReader reads lines of at most maxBytes bytes (negative means 0).
+func NewLineReader(r io.Reader, maxBytes int) *LineReader {
+	return &LineReader{r: bufio.NewReaderSize(r, 64<<10), max: max(maxBytes, 0)}
 }
 
-// Next returns the next line without its newline, whether it was truncated,
-// and io.EOF after the last line.
+// Next returns the next line without its newline and trailing "\r"s,
+// whether it was truncated, and io.EOF after the last line.
 func (lr *LineReader) Next() (string, bool, error) {
 	var buf []byte
-	truncated := false
+	seen := false // any byte of this line, so that a final "\r" is a line
+	cut := false  // content past max was dropped
 	for {
 		chunk, err := lr.r.ReadSlice('\n')
-		if len(buf)+len(chunk) > lr.max {
-			room := lr.max - len(buf)
-			if room > 0 {
-				buf = append(buf, chunk[:room]...)
-			}
-			truncated = true
-		} else {
-			buf = append(buf, chunk...)
+		seen = seen || len(chunk) > 0
+		body := chunk
+		if err == nil {
+			body = chunk[:len(chunk)-1]
+		}
+		take := min(lr.max-len(buf), len(body))
+		buf = append(buf, body[:take]...)
+		// Past the cap only "\r"s may follow without cutting the line: they
+		// would be trimmed anyway, so a line of exactly max bytes is whole.
+		if len(bytes.TrimRight(body[take:], "\r")) > 0 {
+			cut = true
 		}
 		switch {
-		case err == nil:
-			return strings.TrimRight(string(bytes.TrimSuffix(buf, []byte("\n"))), "\r"), truncated, nil
 		case errors.Is(err, bufio.ErrBufferFull):
 			continue
-		case errors.Is(err, io.EOF):
-			if len(buf) == 0 && !truncated {
-				return "", false, io.EOF
-			}
-			return strings.TrimRight(string(buf), "\r\n"), truncated, nil
-		default:
+		case err != nil && !errors.Is(err, io.EOF):
 			return "", false, err
+		case err != nil && !seen:
+			return "", false, io.EOF
 		}
+		if !cut {
+			buf = bytes.TrimRight(buf, "\r")
+		}
+		return string(buf), cut, nil
 	}
 }
 
@@ -244,6 +247,9 @@ type capturedLine struct {
 func loadLogs(ev *checks.Evidence, path string, lim Limits, stdin io.Reader) error {
 	var r io.Reader
 	if path == "-" {
+		if stdin == nil {
+			return errors.New("stdin: no standard input")
+		}
 		r = stdin
 	} else {
 		f, err := os.Open(path)
@@ -306,33 +312,50 @@ func loadTraces(ev *checks.Evidence, path string, lim Limits, stdin io.Reader) e
 	}
 	ev.Captured.Traces = true
 	ev.Captured.TraceSource = "file " + displayName(path)
-	var u ptrace.JSONUnmarshaler
-	td, err := u.UnmarshalTraces(body)
+	spans, err := parseTraces(body)
 	if err != nil {
-		// One request per line, as the collector's file exporter writes.
-		var firstErr error
-		for i, line := range bytes.Split(body, []byte("\n")) {
-			if len(bytes.TrimSpace(line)) == 0 {
-				continue
-			}
-			t, lerr := u.UnmarshalTraces(line)
-			if lerr != nil {
-				firstErr = fmt.Errorf("%s: line %d: not OTLP JSON traces: %v", displayName(path), i+1, lerr)
-				break
-			}
-			ev.Spans = append(ev.Spans, checks.SpansFromTraces(t)...)
-		}
-		if firstErr != nil {
-			return fmt.Errorf("%s: not OTLP JSON traces: %v", displayName(path), err)
-		}
-	} else {
-		ev.Spans = append(ev.Spans, checks.SpansFromTraces(td)...)
+		return fmt.Errorf("%s: %v", displayName(path), err)
 	}
+	ev.Spans = append(ev.Spans, spans...)
 	if len(ev.Spans) > lim.MaxSpans {
 		ev.Problems = append(ev.Problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf("%s: %d spans, only the first %d kept", displayName(path), len(ev.Spans), lim.MaxSpans)})
 		ev.Spans = ev.Spans[:lim.MaxSpans]
 	}
 	return nil
+}
+
+// parseTraces reads OTLP JSON: one export request per line, as the
+// collector's file exporter writes, or one request in the whole file, e.g.
+// pretty-printed. Lines are tried first because the JSON unmarshaler stops
+// after the first object and silently ignores the rest of the input.
+func parseTraces(body []byte) ([]checks.Span, error) {
+	var u ptrace.JSONUnmarshaler
+	var spans []checks.Span
+	parsed := 0
+	for i, line := range bytes.Split(body, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		td, err := u.UnmarshalTraces(line)
+		if err != nil && parsed > 0 {
+			return nil, fmt.Errorf("line %d: not OTLP JSON traces: %v", i+1, err)
+		}
+		if err != nil {
+			return parseTracesWhole(body)
+		}
+		parsed++
+		spans = append(spans, checks.SpansFromTraces(td)...)
+	}
+	return spans, nil
+}
+
+func parseTracesWhole(body []byte) ([]checks.Span, error) {
+	var u ptrace.JSONUnmarshaler
+	td, err := u.UnmarshalTraces(body)
+	if err != nil {
+		return nil, fmt.Errorf("not OTLP JSON traces: %v", err)
+	}
+	return checks.SpansFromTraces(td), nil
 }
 
 type probesFile struct {

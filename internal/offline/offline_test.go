@@ -1,0 +1,534 @@
+package offline
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/obslint/obslint/checks"
+)
+
+type line struct {
+	Text      string
+	Truncated bool
+}
+
+// readAll drains a LineReader, failing on anything but io.EOF.
+func readAll(t *testing.T, lr *LineReader) []line {
+	t.Helper()
+	var out []line
+	for range 1_000_000 { // bounded: a reader that never ends fails the test
+		s, cut, err := lr.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		require.NoError(t, err)
+		out = append(out, line{s, cut})
+	}
+	t.Fatal("LineReader did not reach EOF")
+	return nil
+}
+
+func TestLineReader(t *testing.T) {
+	long := strings.Repeat("x", 100_000) // longer than the 64 KiB buffer
+	tests := []struct {
+		name string
+		in   string
+		max  int
+		want []line
+	}{
+		{"lines", "a\nb\n", 10, []line{{"a", false}, {"b", false}}},
+		{"CRLF", "a\r\nb\r\n", 10, []line{{"a", false}, {"b", false}}},
+		{"no final newline", "a\nb", 10, []line{{"a", false}, {"b", false}}},
+		{"CR at EOF", "a\r", 10, []line{{"a", false}}},
+		{"empty input", "", 10, nil},
+		{"blank lines", "\n\n", 10, []line{{"", false}, {"", false}}},
+		{"cut", "abcdef\nxy\n", 3, []line{{"abc", true}, {"xy", false}}},
+		{"exactly max", "abc\nabcd\n", 3, []line{{"abc", false}, {"abc", true}}},
+		{"exactly max with CRLF", "abc\r\n", 3, []line{{"abc", false}}},
+		{"one past max with CRLF", "abcd\r\n", 3, []line{{"abc", true}}},
+		{"exactly max at EOF", "abc", 3, []line{{"abc", false}}},
+		{"cut at EOF", "abcd", 3, []line{{"abc", true}}},
+		{"zero max", "a\n\n", 0, []line{{"", true}, {"", false}}},
+		{"negative max", "ab\n", -5, []line{{"", true}}},
+		{"long line within max", long + "\nz\n", 200_000, []line{{long, false}, {"z", false}}},
+		{"long line cut", long + "\nz\n", 10, []line{{"xxxxxxxxxx", true}, {"z", false}}},
+		{"CRLF across the buffer edge", long[:65535] + "\r\n", 65535, []line{{long[:65535], false}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// One byte per Read, too, so that no case depends on chunking.
+			for _, r := range []io.Reader{strings.NewReader(tt.in), &oneByteReader{s: tt.in}} {
+				assert.Equal(t, tt.want, readAll(t, NewLineReader(r, tt.max)))
+			}
+		})
+	}
+}
+
+type oneByteReader struct{ s string }
+
+func (r *oneByteReader) Read(p []byte) (int, error) {
+	if r.s == "" {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	p[0] = r.s[0]
+	r.s = r.s[1:]
+	return 1, nil
+}
+
+// xReader generates n bytes of 'x' and then tail, without holding them.
+type xReader struct {
+	n    int64
+	tail string
+}
+
+func (r *xReader) Read(p []byte) (int, error) {
+	if r.n > 0 {
+		k := min(int64(len(p)), r.n)
+		for i := range k {
+			p[i] = 'x'
+		}
+		r.n -= k
+		return int(k), nil
+	}
+	if r.tail == "" {
+		return 0, io.EOF
+	}
+	k := copy(p, r.tail)
+	r.tail = r.tail[k:]
+	return k, nil
+}
+
+func TestLineReaderHugeLineStaysBounded(t *testing.T) {
+	const size = 50 << 20
+	lr := NewLineReader(&xReader{n: size, tail: "\nnext line\n"}, 1024)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	first, cut, err := lr.Next()
+	runtime.ReadMemStats(&after)
+	require.NoError(t, err)
+	assert.True(t, cut)
+	assert.Equal(t, strings.Repeat("x", 1024), first)
+	allocated := after.TotalAlloc - before.TotalAlloc
+	assert.Less(t, allocated, uint64(4<<20), "reading a 50 MiB line allocated %d bytes", allocated)
+
+	next, cut, err := lr.Next()
+	require.NoError(t, err)
+	assert.False(t, cut)
+	assert.Equal(t, "next line", next)
+	_, _, err = lr.Next()
+	assert.ErrorIs(t, err, io.EOF)
+}
+
+type failingReader struct{ data string }
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.data == "" {
+		return 0, errors.New("disk on fire")
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+func TestLineReaderError(t *testing.T) {
+	lr := NewLineReader(&failingReader{data: "whole\npartial"}, 100)
+	s, _, err := lr.Next()
+	require.NoError(t, err)
+	assert.Equal(t, "whole", s)
+	_, _, err = lr.Next()
+	assert.EqualError(t, err, "disk on fire")
+}
+
+func FuzzLineReader(f *testing.F) {
+	f.Add([]byte("a\nb\r\nc"), 1)
+	f.Add([]byte("abc\r\n\r\n\n"), 3)
+	f.Add([]byte("\r\r\n"), 0)
+	f.Add([]byte(strings.Repeat("y", 70_000)+"\nz"), 65_536)
+	f.Fuzz(func(t *testing.T, data []byte, maxBytes int) {
+		maxBytes = min(max(maxBytes, -1), 100_000)
+		lr := NewLineReader(bytes.NewReader(data), maxBytes)
+		// The expected lines: split on "\n", a final empty piece is no line,
+		// a line ends without its "\r"s, content past max is cut and flagged.
+		pieces := strings.Split(string(data), "\n")
+		if pieces[len(pieces)-1] == "" {
+			pieces = pieces[:len(pieces)-1]
+		}
+		for i, p := range pieces {
+			got, cut, err := lr.Next()
+			if err != nil {
+				t.Fatalf("line %d: %v", i+1, err)
+			}
+			want := strings.TrimRight(p, "\r")
+			limit := max(maxBytes, 0)
+			if len(want) > limit {
+				if !cut || got != p[:limit] {
+					t.Fatalf("line %d: got (%q, %v), want (%q, true)", i+1, got, cut, p[:limit])
+				}
+				continue
+			}
+			if cut || got != want {
+				t.Fatalf("line %d: got (%q, %v), want (%q, false)", i+1, got, cut, want)
+			}
+		}
+		if _, _, err := lr.Next(); !errors.Is(err, io.EOF) {
+			t.Fatalf("after %d lines: got %v, want io.EOF", len(pieces), err)
+		}
+	})
+}
+
+// write creates dir/name with content and returns its path.
+func write(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	return p
+}
+
+func TestLoadMetrics(t *testing.T) {
+	dir := t.TempDir()
+	second := write(t, dir, "b.prom", "b_total 1\n")
+	first := write(t, dir, "a.prom", "a 1\n")
+	om := write(t, dir, "c.om", "# TYPE c counter\nc_total 2 # {trace_id=\"abc\"} 1\n# EOF\n")
+
+	ev, err := Load(Files{Metrics: []string{second, first, om}}, DefaultLimits, nil)
+	require.NoError(t, err)
+	require.Len(t, ev.Scrapes, 3)
+	assert.True(t, ev.Captured.Metrics)
+	for i, want := range []struct{ url, phase, ct, family string }{
+		{second, "scrape-1", TextContentType, "b_total"},
+		{first, "scrape-2", TextContentType, "a"},
+		{om, "scrape-3", OpenMetricsContentType, "c_total"},
+	} {
+		s := ev.Scrapes[i]
+		assert.Equal(t, want.url, s.URL, "scrapes keep the order given")
+		assert.Equal(t, want.phase, s.Phase)
+		assert.Equal(t, 200, s.Status)
+		assert.Equal(t, want.ct, s.ContentType)
+		assert.Empty(t, s.ParseErr)
+		require.Len(t, s.Families, 1)
+		assert.Equal(t, want.family, s.Families[0].GetName())
+	}
+	assert.NotNil(t, ev.Scrapes[2].Families[0].GetMetric()[0].GetCounter().GetExemplar(), "OpenMetrics is parsed as such")
+}
+
+func TestLoadStdin(t *testing.T) {
+	ev, err := Load(Files{Metrics: []string{"-"}}, DefaultLimits, strings.NewReader("up 1\n"))
+	require.NoError(t, err)
+	require.Len(t, ev.Scrapes, 1)
+	assert.Equal(t, "stdin", ev.Scrapes[0].URL)
+	assert.True(t, ev.Scrapes[0].Parsed())
+
+	ev, err = Load(Files{Logs: "-"}, DefaultLimits, strings.NewReader("{\"message\":\"hi\"}\nplain\n"))
+	require.NoError(t, err)
+	require.Len(t, ev.Logs, 2)
+	assert.Equal(t, "stdin:2", ev.Logs[1].Subject())
+	assert.Equal(t, "file stdin", ev.Captured.LogSource)
+
+	for _, f := range []Files{{Metrics: []string{"-"}}, {Logs: "-"}, {Traces: "-"}} {
+		_, err := Load(f, DefaultLimits, nil)
+		assert.EqualError(t, err, "stdin: no standard input", "%+v", f)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope.prom")
+	for _, f := range []Files{{Metrics: []string{missing}}, {Logs: missing}, {Traces: missing}, {Probes: missing}} {
+		_, err := Load(f, DefaultLimits, nil)
+		require.Error(t, err, "%+v", f)
+		assert.Contains(t, err.Error(), missing)
+		assert.ErrorIs(t, err, os.ErrNotExist)
+	}
+}
+
+func TestLoadScrapeTruncated(t *testing.T) {
+	p := write(t, t.TempDir(), "m.prom", "first_metric 1\nsecond_metric 2\n")
+	lim := DefaultLimits
+	lim.MaxScrapeBytes = 20
+	ev, err := Load(Files{Metrics: []string{p}}, lim, nil)
+	require.NoError(t, err)
+	s := ev.Scrapes[0]
+	assert.True(t, s.Truncated)
+	assert.Equal(t, 20, s.Size)
+	assert.Equal(t, "first_metric 1\nsecon", string(s.Body))
+	assert.Equal(t, []checks.Problem{{Phase: "limit", Message: p + ": exposition larger than 20 bytes, truncated"}}, ev.Problems)
+
+	lim.MaxScrapeBytes = 31 // exactly the body: not truncated
+	ev, err = Load(Files{Metrics: []string{p}}, lim, nil)
+	require.NoError(t, err)
+	assert.False(t, ev.Scrapes[0].Truncated)
+	assert.Empty(t, ev.Problems)
+}
+
+func TestLoadLogs(t *testing.T) {
+	p := write(t, t.TempDir(), "app.log", "{\"message\":\"one\"}\n"+strings.Repeat("y", 50)+"\nthree\nfour\r\nfive")
+	lim := DefaultLimits
+	lim.MaxLineBytes, lim.MaxLines = 20, 3
+	ev, err := Load(Files{Logs: p}, lim, nil)
+	require.NoError(t, err)
+	assert.True(t, ev.Captured.Logs)
+	assert.Equal(t, "file "+p, ev.Captured.LogSource)
+	require.Len(t, ev.Logs, 3)
+	assert.Equal(t, "app.log:1", ev.Logs[0].Subject(), "a file's lines are named by its base name")
+	assert.Equal(t, map[string]any{"message": "one"}, ev.Logs[0].Fields)
+	assert.True(t, ev.Logs[1].Truncated)
+	assert.Equal(t, strings.Repeat("y", 20), ev.Logs[1].Raw)
+	assert.Equal(t, "app.log:3", ev.Logs[2].Subject())
+	assert.True(t, ev.Logs[2].Time.IsZero(), "offline lines have no read time")
+	assert.Equal(t, []checks.Problem{{Phase: "limit", Message: p + ": 2 log lines past the limit of 3 were not kept"}}, ev.Problems)
+}
+
+func TestLoadCapturedLogs(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "logs.capture.jsonl", `{"time":"2026-11-25T19:10:19.5Z","source":"stdout","raw":"{\"message\":\"a\"}"}
+{"time":"2026-11-25T19:10:20Z","source":"stderr","raw":"Traceback (most recent call last):"}
+{"time":"2026-11-25T19:10:21Z","source":"stdout","raw":"{\"message\":\"b\"}"}
+`)
+	write(t, dir, "logs.jsonl", "ignored: the capture wins\n")
+	ev, err := LoadDir(dir, DefaultLimits)
+	require.NoError(t, err)
+	require.Len(t, ev.Logs, 3)
+	var subjects []string
+	for _, l := range ev.Logs {
+		subjects = append(subjects, l.Subject())
+	}
+	assert.Equal(t, []string{"stdout:1", "stderr:1", "stdout:2"}, subjects, "lines are numbered per source")
+	assert.Equal(t, time.Date(2026, 11, 25, 19, 10, 19, 500_000_000, time.UTC), ev.Logs[0].Time)
+	assert.Equal(t, map[string]any{"message": "b"}, ev.Logs[2].Fields)
+	assert.Equal(t, "not a JSON object", ev.Logs[1].ParseErr)
+
+	bad := write(t, t.TempDir(), "x.capture.jsonl", "{\"source\":\"stdout\",\"raw\":\"a\"}\nnot a record\n")
+	_, err = Load(Files{Logs: bad}, DefaultLimits, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), bad+": line 2: not a captured log record")
+}
+
+// tracesJSON is one OTLP JSON export request with n SERVER spans.
+func tracesJSON(t *testing.T, service string, n int) string {
+	t.Helper()
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", service)
+	ss := rs.ScopeSpans().AppendEmpty()
+	for i := range n {
+		s := ss.Spans().AppendEmpty()
+		s.SetName("GET /")
+		s.SetKind(ptrace.SpanKindServer)
+		s.SetTraceID(pcommon.TraceID{1, byte(i)})
+		s.SetSpanID(pcommon.SpanID{2, byte(i)})
+	}
+	var m ptrace.JSONMarshaler
+	b, err := m.MarshalTraces(td)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestLoadTraces(t *testing.T) {
+	dir := t.TempDir()
+	whole := write(t, dir, "whole.json", tracesJSON(t, "users", 2))
+	perLine := write(t, dir, "lines.json", tracesJSON(t, "users", 1)+"\n\n"+tracesJSON(t, "worker", 2)+"\n")
+
+	ev, err := Load(Files{Traces: whole}, DefaultLimits, nil)
+	require.NoError(t, err)
+	assert.True(t, ev.Captured.Traces)
+	assert.Equal(t, "file "+whole, ev.Captured.TraceSource)
+	require.Len(t, ev.Spans, 2)
+	assert.Equal(t, "01000000000000000000000000000000", ev.Spans[0].TraceID)
+	assert.Equal(t, "users", ev.Spans[0].ResourceAttr("service.name"))
+
+	ev, err = Load(Files{Traces: perLine}, DefaultLimits, nil)
+	require.NoError(t, err)
+	require.Len(t, ev.Spans, 3, "one request per line, as the file exporter writes")
+	assert.Equal(t, "worker", ev.Spans[2].ResourceAttr("service.name"))
+
+	lim := DefaultLimits
+	lim.MaxSpans = 2
+	ev, err = Load(Files{Traces: perLine}, lim, nil)
+	require.NoError(t, err)
+	assert.Len(t, ev.Spans, 2)
+	assert.Equal(t, []checks.Problem{{Phase: "limit", Message: perLine + ": 3 spans, only the first 2 kept"}}, ev.Problems)
+
+	empty := write(t, dir, "empty.json", "")
+	ev, err = Load(Files{Traces: empty}, DefaultLimits, nil)
+	require.NoError(t, err)
+	assert.True(t, ev.Captured.Traces, "an empty trace file is a source that sent nothing")
+	assert.Empty(t, ev.Spans)
+}
+
+func TestLoadTracesErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, content, want string
+	}{
+		{"not JSON", "this is not json", ": not OTLP JSON traces: "},
+		{"pretty-printed and cut", "{\n  \"resourceSpans\": [\n", ": not OTLP JSON traces: "},
+		{"a bad line after good ones", tracesJSON(t, "users", 1) + "\n{oops\n", ": line 2: not OTLP JSON traces: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := write(t, dir, strings.ReplaceAll(tt.name, " ", "-")+".json", tt.content)
+			_, err := Load(Files{Traces: p}, DefaultLimits, nil)
+			require.Error(t, err)
+			assert.True(t, strings.HasPrefix(err.Error(), p+tt.want), err.Error())
+		})
+	}
+}
+
+func TestLoadProbes(t *testing.T) {
+	dir := t.TempDir()
+	good := write(t, dir, "probes.json", `{"probes":[{"method":"GET","path":"/users/42?access_token=c2","route":"/users/:id",
+"trace_id":"0af7651916cd43dd8448eb211c80319c","parent_span_id":"b7ad6b7169203331","status":200,
+"start":"2026-11-25T19:10:21Z","end":"2026-11-25T19:10:21.01Z"}],
+"canaries":[{"where":"Authorization header","value":"c1"},{"where":"query parameter access_token","value":"c2"}]}`)
+	ev, err := Load(Files{Probes: good}, DefaultLimits, nil)
+	require.NoError(t, err)
+	assert.True(t, ev.Captured.Probes)
+	require.Len(t, ev.Probes, 1)
+	p := ev.Probes[0]
+	assert.Equal(t, "GET /users/42", p.Subject())
+	assert.Equal(t, "/users/:id", p.Route)
+	assert.True(t, p.Traced())
+	assert.Equal(t, 10*time.Millisecond, p.End.Sub(p.Start))
+	assert.Equal(t, []string{"c1", "c2"}, ev.CanaryValues())
+
+	bad := write(t, dir, "bad.json", `{"probes":[{"method":"GET","path":"/","color":"red"}]}`)
+	_, err = Load(Files{Probes: bad}, DefaultLimits, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), bad)
+	assert.Contains(t, err.Error(), `unknown field "color"`)
+}
+
+func TestLoadDirMetricsOrder(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "metrics-10.prom", "ten 1\n")
+	write(t, dir, "metrics-2.prom", "two 1\n")
+	write(t, dir, "metrics-1.prom", "one 1\n")
+	write(t, dir, "other.prom", "ignored 1\n")
+	ev, err := LoadDir(dir, DefaultLimits)
+	require.NoError(t, err)
+	var names []string
+	for _, s := range ev.Scrapes {
+		names = append(names, s.Families[0].GetName())
+	}
+	assert.Equal(t, []string{"one", "two", "ten"}, names, "numbered scrapes sort by number")
+	assert.False(t, ev.Captured.Logs)
+	assert.False(t, ev.Captured.Traces)
+	assert.False(t, ev.Captured.Probes)
+}
+
+func TestLoadDirScrapeOverrides(t *testing.T) {
+	om := "# TYPE c counter\nc_total 1\n# EOF\n"
+	dir := t.TempDir()
+	write(t, dir, "metrics-1.prom", om)
+	write(t, dir, "metrics-2.prom", "up 1\n")
+	write(t, dir, "scrapes.json", `[
+  {"file":"metrics-1.prom","phase":"before","content_type":"application/openmetrics-text; version=1.0.0"},
+  {"file":"metrics-2.prom","phase":"after","status":503},
+  {"phase":"late","error":"dial tcp 127.0.0.1:3000: connect: connection refused"}
+]`)
+	ev, err := LoadDir(dir, DefaultLimits)
+	require.NoError(t, err)
+	require.Len(t, ev.Scrapes, 3)
+
+	before := ev.Scrapes[0]
+	assert.Equal(t, "before", before.Phase)
+	assert.Equal(t, "application/openmetrics-text; version=1.0.0", before.ContentType)
+	assert.Empty(t, before.ParseErr, "the body is parsed again as OpenMetrics")
+	assert.Equal(t, "c_total", before.Families[0].GetName())
+	assert.Equal(t, filepath.Join(dir, "metrics-1.prom"), before.URL)
+
+	after := ev.Scrapes[1]
+	assert.Equal(t, "after", after.Phase)
+	assert.Equal(t, 503, after.Status)
+	assert.Equal(t, TextContentType, after.ContentType, "no content type keeps the recorded one")
+	assert.True(t, after.Parsed())
+
+	late := ev.Scrapes[2]
+	assert.Equal(t, checks.Scrape{Phase: "late", Err: "dial tcp 127.0.0.1:3000: connect: connection refused"}, late)
+	assert.Len(t, ev.ParsedScrapes(), 2)
+
+	// An error on a recorded file drops its body.
+	dir2 := t.TempDir()
+	write(t, dir2, "metrics.prom", "up 1\n")
+	write(t, dir2, "scrapes.json", `[{"file":"metrics.prom","error":"timeout"}]`)
+	ev, err = LoadDir(dir2, DefaultLimits)
+	require.NoError(t, err)
+	require.Len(t, ev.Scrapes, 1)
+	assert.Equal(t, "timeout", ev.Scrapes[0].Err)
+	assert.Nil(t, ev.Scrapes[0].Body)
+	assert.False(t, ev.Scrapes[0].Parsed())
+
+	// Only overrides, no files: error-only scrapes still mean metrics were tried.
+	dir3 := t.TempDir()
+	write(t, dir3, "scrapes.json", `[{"phase":"before","error":"refused"}]`)
+	ev, err = LoadDir(dir3, DefaultLimits)
+	require.NoError(t, err)
+	assert.True(t, ev.Captured.Metrics)
+	assert.Equal(t, "refused", ev.Scrapes[0].Err)
+}
+
+func TestLoadDirScrapeOverrideErrors(t *testing.T) {
+	tests := []struct{ name, json, want string }{
+		{"unknown file", `[{"file":"metrics-9.prom"}]`, `entry 0: no file "metrics-9.prom"`},
+		{"unknown field", `[{"file":"metrics.prom","colour":"red"}]`, `unknown field "colour"`},
+		{"not a list", `{"file":"metrics.prom"}`, "cannot unmarshal object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, "metrics.prom", "up 1\n")
+			p := write(t, dir, "scrapes.json", tt.json)
+			_, err := LoadDir(dir, DefaultLimits)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), p)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func TestLoadDirEvidenceFile(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "metrics.prom", "up 1\n")
+	write(t, dir, "evidence.json", `{
+  "target": {"service": "users-api", "profile": "node", "url": "http://127.0.0.1:3000"},
+  "expect": {"duration_metric": "api_request_duration_seconds", "required_metrics": ["up"]},
+  "captured": {"probes": true, "metrics": true, "logs": true, "traces": false, "log_source": "stdout/stderr of node server.js"},
+  "problems": [{"phase": "launch", "message": "exited with code 1"}]
+}`)
+	lim := DefaultLimits
+	lim.MaxScrapeBytes = 2
+	ev, err := LoadDir(dir, lim)
+	require.NoError(t, err)
+	assert.Equal(t, checks.Target{Service: "users-api", Profile: "node", URL: "http://127.0.0.1:3000"}, ev.Target)
+	assert.Equal(t, checks.Expectations{DurationMetric: "api_request_duration_seconds", RequiredMetrics: []string{"up"}}, ev.Expect)
+	assert.Equal(t, checks.Captured{Probes: true, Metrics: true, Logs: true, LogSource: "stdout/stderr of node server.js"}, ev.Captured)
+	require.Len(t, ev.Problems, 2, "recorded problems are added to the loader's own")
+	assert.Equal(t, "limit", ev.Problems[0].Phase)
+	assert.Equal(t, checks.Problem{Phase: "launch", Message: "exited with code 1"}, ev.Problems[1])
+
+	write(t, dir, "evidence.json", `{"target": {"service": "x"}, "extra": 1}`)
+	_, err = LoadDir(dir, DefaultLimits)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), filepath.Join(dir, "evidence.json"))
+	assert.Contains(t, err.Error(), `unknown field "extra"`)
+}
+
+func TestLoadDirMissing(t *testing.T) {
+	_, err := LoadDir(filepath.Join(t.TempDir(), "nope"), DefaultLimits)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}
