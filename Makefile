@@ -1,11 +1,13 @@
 # The two commands a newcomer needs (see README.md):
-#   make demo   build obslint, install the Node example's packages, check it
+#   make demo   build obslint, install the examples' packages, check both examples
 #   make test   install what the tests need, then run them all
 #   make docs   regenerate docs/rules.md from the rules' docs in code
 
 GO        ?= go
 BIN       := bin/obslint
 NODE_DIRS := examples/node-express fixtures/services/node-broken
+PY_DIRS   := examples/python-fastapi fixtures/services/python-broken fixtures/services/python-multiworker
+PYTHON    ?= python3
 STATICCHECK_VERSION := v0.8.2
 
 .PHONY: build demo demo-broken test test-deps lint bench docs clean
@@ -13,19 +15,28 @@ STATICCHECK_VERSION := v0.8.2
 build:
 	$(GO) build -o $(BIN) ./cmd/obslint
 
-# npm ci only when package-lock.json changed since the last install.
+# npm ci only when package-lock.json changed since the last install; a venv
+# (.venv, from the pinned requirements.txt) only when requirements.txt did.
 test-deps:
 	@for d in $(NODE_DIRS); do \
 	  if [ ! -f $$d/node_modules/.package-lock.json ] || [ $$d/package-lock.json -nt $$d/node_modules/.package-lock.json ]; then \
 	    echo "npm ci in $$d"; (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
 	  fi; \
 	done
+	@for d in $(PY_DIRS); do \
+	  if [ ! -f $$d/.venv/.installed ] || [ $$d/requirements.txt -nt $$d/.venv/.installed ]; then \
+	    echo "venv in $$d"; rm -rf $$d/.venv; \
+	    $(PYTHON) -m venv $$d/.venv && $$d/.venv/bin/pip install --quiet -r $$d/requirements.txt && touch $$d/.venv/.installed || exit 1; \
+	  fi; \
+	done
 
 demo: build test-deps
 	cd examples/node-express && ../../$(BIN) run -- node server.js
+	cd examples/python-fastapi && ../../$(BIN) run -- .venv/bin/python app.py
 
 demo-broken: build test-deps
 	cd fixtures/services/node-broken && ../../../$(BIN) run -- node server.js || true
+	cd fixtures/services/python-broken && ../../../$(BIN) run -- .venv/bin/python app.py || true
 
 test: test-deps
 	$(GO) test -count=1 ./...

@@ -53,8 +53,9 @@ func repoRoot() string {
 type report struct {
 	SchemaVersion string `json:"schema_version"`
 	Target        struct {
-		Service string `json:"service"`
-		Profile string `json:"profile"`
+		Service       string `json:"service"`
+		Profile       string `json:"profile"`
+		ProfileReason string `json:"profile_reason"`
 	} `json:"target"`
 	Summary struct {
 		Errors   int `json:"errors"`
@@ -93,14 +94,27 @@ func obslintRun(t *testing.T, dir string, cmd ...string) (int, report, string) {
 	return code, r, stderr
 }
 
+// requireInstalled fails early, with the command that fixes it, when a
+// service's packages are not installed: node_modules beside a package.json,
+// a .venv beside a requirements.txt.
 func requireInstalled(t *testing.T, dir string) {
 	t.Helper()
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatalf("node is not installed: the end-to-end tests need Node 20 (run make test-deps)")
+	if exists(filepath.Join(dir, "package.json")) {
+		if _, err := exec.LookPath("node"); err != nil {
+			t.Fatalf("node is not installed: the end-to-end tests need Node 20")
+		}
+		if !exists(filepath.Join(dir, "node_modules")) {
+			t.Fatalf("%s has no node_modules: run `make test-deps` first", dir)
+		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
-		t.Fatalf("%s has no node_modules: run `make test-deps` (npm ci) first", dir)
+	if exists(filepath.Join(dir, "requirements.txt")) && !exists(filepath.Join(dir, ".venv", ".installed")) {
+		t.Fatalf("%s has no installed .venv: run `make test-deps` first", dir)
 	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func dump(r report) string {
@@ -116,14 +130,16 @@ func dump(r report) string {
 	return b.String()
 }
 
-// The example must pass every rule: exit 0, no error or warning finding,
-// nothing not evaluated except what needs OpenMetrics exemplars.
-func TestNodeExampleIsClean(t *testing.T) {
-	dir := filepath.Join(repoRoot(), "examples", "node-express")
-	code, r, stderr := obslintRun(t, dir, "node", "server.js")
+// An example must pass every rule: exit 0, no error or warning finding,
+// nothing not evaluated except what needs OpenMetrics exemplars; and its
+// stack must be detected from what it sends, with the reason in the report.
+func assertClean(t *testing.T, dir, service, profile string, cmd ...string) {
+	t.Helper()
+	code, r, stderr := obslintRun(t, dir, cmd...)
 	require.Equal(t, 0, code, "stderr:\n%s\nreport:\n%s", stderr, dump(r))
-	require.Equal(t, "node", r.Target.Profile)
-	require.Equal(t, "node-express-example", r.Target.Service)
+	require.Equal(t, profile, r.Target.Profile)
+	require.Contains(t, r.Target.ProfileReason, "telemetry.sdk.language")
+	require.Equal(t, service, r.Target.Service)
 	for _, f := range r.Findings {
 		require.Equal(t, "info", f.Severity, "unexpected finding:\n%s", dump(r))
 	}
@@ -137,15 +153,31 @@ func TestNodeExampleIsClean(t *testing.T) {
 	require.Equal(t, 100, r.Summary.Score)
 }
 
-// The broken service must fail exactly the rules its FAULTS.md promises, each
+func TestNodeExampleIsClean(t *testing.T) {
+	assertClean(t, filepath.Join(repoRoot(), "examples", "node-express"), "node-express-example", "node", "node", "server.js")
+}
+
+func TestPythonExampleIsClean(t *testing.T) {
+	assertClean(t, filepath.Join(repoRoot(), "examples", "python-fastapi"), "python-fastapi-example", "python", ".venv/bin/python", "app.py")
+}
+
+// A broken service must fail exactly the rules its FAULTS.md promises, each
 // with the right subject, and nothing else may be blamed.
-func TestNodeBrokenFindings(t *testing.T) {
-	dir := filepath.Join(repoRoot(), "fixtures", "services", "node-broken")
+func assertBroken(t *testing.T, dir string, cmd ...string) {
+	t.Helper()
 	want, err := checktest.ParseWant(filepath.Join(dir, "expected.txt"))
 	require.NoError(t, err)
-	code, r, stderr := obslintRun(t, dir, "node", "server.js")
+	code, r, stderr := obslintRun(t, dir, cmd...)
 	require.Equal(t, 1, code, "stderr:\n%s\nreport:\n%s", stderr, dump(r))
 	assertExpected(t, r, want)
+}
+
+func TestNodeBrokenFindings(t *testing.T) {
+	assertBroken(t, filepath.Join(repoRoot(), "fixtures", "services", "node-broken"), "node", "server.js")
+}
+
+func TestPythonBrokenFindings(t *testing.T) {
+	assertBroken(t, filepath.Join(repoRoot(), "fixtures", "services", "python-broken"), ".venv/bin/python", "app.py")
 }
 
 // assertExpected checks every rule named in want: its status, and for
