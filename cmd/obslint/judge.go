@@ -163,11 +163,12 @@ func (a *app) judge(ev *checks.Evidence, p plan, started time.Time, timings []ru
 	if p.profile != checks.ProfileAuto || ev.Target.Profile == "" {
 		ev.ResolveProfile(p.profile)
 	}
+	judging := a.now()
 	res := checks.Run(ev, a.rules(), p.options)
 	res.Tool = checks.Tool{Name: "obslint", Version: toolVersion()}
 	res.Started = started.UTC()
 	if len(timings) > 0 {
-		res.Timings = timingMap(timings)
+		res.Timings = timingMap(append(timings, runner.Timing{Phase: "judge", Duration: a.now().Sub(judging)}))
 	}
 	return res
 }

@@ -275,7 +275,7 @@ func TestRunPassesSettingsAndJudges(t *testing.T) {
 	assert.NotEmpty(t, got.Dir)
 	assert.Contains(t, o.stderr, "obslint: probing 1/1", "progress goes to stderr")
 	r := decode(t, []byte(o.stdout))
-	assert.Equal(t, map[string]any{"ready": "1.5s", "scrape": "30ms"}, r["timings"])
+	assert.Equal(t, map[string]any{"ready": "1.5s", "scrape": "30ms", "judge": "0s"}, r["timings"])
 }
 
 func parseFamilies(t *testing.T) []*dto.MetricFamily {
