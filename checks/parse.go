@@ -11,6 +11,7 @@ import (
 	"mime"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -24,15 +25,17 @@ import (
 // Unknown or wrong Content-Types (blank, text/html, prometheus_client's
 // "text/plain; version=1.0.0") are decoded as classic text: the rule
 // metrics/endpoint reports the header, the parse rules judge the body.
+// OpenMetrics is translated to classic text first (openmetrics.go), so the
+// families carry no exemplars, _created timestamps or units: rules that need
+// those read Scrape.Body.
 func ParseExposition(body []byte, contentType string) ([]*dto.MetricFamily, error) {
-	mt, params, _ := mime.ParseMediaType(contentType)
+	mt, _, _ := mime.ParseMediaType(contentType)
 	switch {
 	case mt == expfmt.OpenMetricsType:
-		f := expfmt.FmtOpenMetrics_1_0_0
-		if v := params["version"]; v == "0.0.1" {
-			f = expfmt.FmtOpenMetrics_0_0_1
-		}
-		return decodeStream(body, f)
+		// Not expfmt's OpenMetrics parser: see openmetrics.go.
+		text, framingErr := openMetricsToText(body)
+		fams, err := parseText(text)
+		return fams, cmp.Or(err, framingErr)
 	case mt == expfmt.ProtoType:
 		n, framingErr := framedPrefix(body)
 		fams, err := decodeStream(body[:n], expfmt.Format(contentType))
@@ -147,6 +150,34 @@ func trimSampleSuffix(name string) string {
 		}
 	}
 	return name
+}
+
+// CleanUTF8 returns raw with every run of invalid UTF-8 replaced by U+FFFD,
+// so that reports and JSON output never carry broken bytes, and whether
+// there was any: that the service wrote non-UTF-8 is itself a finding. A
+// line cut at the length limit may end inside a character; that partial
+// character is the cut's doing, so it is dropped and not counted.
+func CleanUTF8(raw string, truncated bool) (string, bool) {
+	if truncated {
+		raw = trimPartialRune(raw)
+	}
+	if utf8.ValidString(raw) {
+		return raw, false
+	}
+	return strings.ToValidUTF8(raw, "\uFFFD"), true
+}
+
+// trimPartialRune drops an incomplete UTF-8 sequence at the end of s.
+func trimPartialRune(s string) string {
+	for i := len(s) - 1; i >= 0 && i >= len(s)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(s[i]) {
+			if !utf8.FullRuneInString(s[i:]) {
+				return s[:i]
+			}
+			return s
+		}
+	}
+	return s
 }
 
 // jsonSpace is the whitespace JSON allows between tokens.

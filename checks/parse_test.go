@@ -79,15 +79,15 @@ func TestParseExpositionOpenMetrics(t *testing.T) {
 		t.Run(ct, func(t *testing.T) {
 			fams, err := ParseExposition([]byte(openMetricsBody), ct)
 			require.NoError(t, err)
-			// expfmt names an OpenMetrics counter family as the classic text would.
+			// An OpenMetrics counter family is named as the classic text would.
 			require.Equal(t, []string{"zeta_requests_total", "alpha_duration_seconds"}, familyNames(fams))
-			ex := fams[0].GetMetric()[0].GetCounter().GetExemplar()
-			require.NotNil(t, ex, "the counter's exemplar is kept")
-			assert.Equal(t, "trace_id", ex.GetLabel()[0].GetName())
-			assert.Equal(t, "0af7651916cd43dd8448eb211c80319c", ex.GetLabel()[0].GetValue())
-			b := fams[1].GetMetric()[0].GetHistogram().GetBucket()[0]
-			require.NotNil(t, b.GetExemplar(), "the bucket's exemplar is kept")
-			assert.Equal(t, 0.05, b.GetExemplar().GetValue())
+			assert.Equal(t, dto.MetricType_COUNTER, fams[0].GetType())
+			assert.Equal(t, "Requests.", fams[0].GetHelp(), "HELP before TYPE follows the renamed family")
+			assert.Equal(t, 3.0, fams[0].GetMetric()[0].GetCounter().GetValue())
+			assert.Nil(t, fams[0].GetMetric()[0].TimestampMs, "OpenMetrics timestamps are seconds: dropped, not misread")
+			h := fams[1].GetMetric()[0].GetHistogram()
+			assert.Equal(t, uint64(2), h.GetSampleCount())
+			assert.Equal(t, uint64(1), h.GetBucket()[0].GetCumulativeCount(), "the exemplar is stripped, the bucket kept")
 		})
 	}
 }
@@ -117,7 +117,18 @@ func TestParseExpositionErrors(t *testing.T) {
 		{
 			name: "openmetrics: no # EOF", ct: openMetricsCT,
 			body:     "# TYPE a gauge\na 1\n",
-			families: []string{}, errParts: []string{"EOF"},
+			families: []string{"a"}, errParts: []string{"line 3", "data does not end with # EOF"},
+		},
+		{
+			name: "openmetrics: data after # EOF", ct: openMetricsCT,
+			body:     "# TYPE a gauge\na 1\n# EOF\nb 2\n",
+			families: []string{"a"}, errParts: []string{"line 4", "unexpected data after # EOF"},
+		},
+		{
+			// The first error wins: the bad sample comes before the missing # EOF.
+			name: "openmetrics: bad sample and no # EOF", ct: openMetricsCT,
+			body:     "a 1\nb{x=\"1\" 2\n",
+			families: []string{"a"}, errParts: []string{"line 2"},
 		},
 	}
 	for _, tt := range tests {
@@ -310,4 +321,30 @@ func FuzzParseExposition(f *testing.F) {
 			seen[mf.GetName()] = true
 		}
 	})
+}
+
+func TestCleanUTF8(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		truncated bool
+		want      string
+		invalid   bool
+	}{
+		{"valid", "café €", false, "café €", false},
+		{"Latin-1 byte", "caf\xe9", false, "caf\uFFFD", true},
+		{"a run of bad bytes is one replacement", "a\xff\xfeb", false, "a\uFFFDb", true},
+		{"cut inside a character by the limit", "ab\xe2\x82", true, "ab", false},
+		{"cut after a whole character", "ab\xe2\x82\xac", true, "ab\xe2\x82\xac", false},
+		{"an incomplete character not at a cut", "ab\xe2\x82", false, "ab\uFFFD", true},
+		{"cut, and a bad byte before", "\xffab\xe2", true, "\uFFFDab", true},
+		{"cut after a stray continuation byte", "ab\x82", true, "ab\uFFFD", true},
+		{"empty", "", true, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, invalid := CleanUTF8(tt.raw, tt.truncated)
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.invalid, invalid)
+		})
+	}
 }

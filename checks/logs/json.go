@@ -23,7 +23,10 @@ The rule counts, per stream, the lines that are not one JSON object and names th
 producers: uvicorn's own access and startup lines, Node.js uncaught-exception traces, Python
 tracebacks, OpenTelemetry diagnostic output, ` + "`logging.basicConfig`" + ` text, structlog's
 ConsoleRenderer and pretty-printed (multi-line) JSON. Lines longer than the capture limit are
-cut and reported too. An empty stream passes.
+cut and reported too, and so are lines that are not valid UTF-8: JSON text must be UTF-8
+(RFC 8259), and pipelines replace such bytes or drop the line. They come from a stream encoded
+otherwise (` + "`PYTHONIOENCODING=latin-1`" + `, a Latin-1 locale with ` + "`ensure_ascii=False`" + `) or from raw
+bytes written to the stream (a Node ` + "`Buffer`" + ` read from a file or a request). An empty stream passes.
 
 **Node (winston)**
 
@@ -50,7 +53,7 @@ Good: ` + "`structlog.processors.JSONRenderer()`" + ` as the last processor, and
     {"user_id": 42, "event": "user logged in", "level": "info", "timestamp": "2026-11-25T19:10:42.123456Z"}
 
 **Fix**: render every logger, including the web server's and third-party ones, through one JSON
-formatter; catch uncaught exceptions and log them as JSON; never pretty-print.`,
+formatter; catch uncaught exceptions and log them as JSON; never pretty-print; write UTF-8 only.`,
 	Fix: checks.Fix{
 		Node:   "Use format.json() (no prettyPrint/simple/colorize) on every transport, and log uncaught exceptions through winston (exceptionHandlers) instead of letting Node print them.",
 		Python: "End the structlog chain with JSONRenderer(), and route uvicorn's and the stdlib's loggers through structlog.stdlib.ProcessorFormatter (log_config=…), or disable uvicorn's access log.",
@@ -70,6 +73,9 @@ func checkJSON(p *checks.Pass) {
 				continue
 			}
 			totals[l.Source]++
+			if l.InvalidUTF8 {
+				t.add(l.Source, "invalid UTF-8", "", l, excerpt(l.Raw))
+			}
 			switch {
 			case l.Truncated:
 				limit[l.Source] = max(limit[l.Source], len(l.Raw))
@@ -80,10 +86,14 @@ func checkJSON(p *checks.Pass) {
 		}
 	}
 	t.report(p, func(g *group) string {
-		if g.Problem == "truncated" {
-			return fmt.Sprintf("%s are longer than the %s line limit and were cut", share(g.N, totals[g.Source], "lines on "+g.Source), byteSize(limit[g.Source]))
+		n := share(g.N, totals[g.Source], "lines on "+g.Source)
+		switch g.Problem {
+		case "truncated":
+			return fmt.Sprintf("%s are longer than the %s line limit and were cut", n, byteSize(limit[g.Source]))
+		case "invalid UTF-8":
+			return n + " are not valid UTF-8 (JSON must be UTF-8)"
 		}
-		return fmt.Sprintf("%s are not one JSON object", share(g.N, totals[g.Source], "lines on "+g.Source))
+		return n + " are not one JSON object"
 	})
 }
 

@@ -61,6 +61,22 @@ func TestJSONReportsTruncatedLines(t *testing.T) {
 	assert.Contains(t, fs[0].Message, "line 2")
 }
 
+func TestJSONReportsInvalidUTF8(t *testing.T) {
+	ev := evidence("", `{"level":"info","message":"ok"}`, "{\"level\":\"info\",\"message\":\"caf\uFFFD\"}", "caf\uFFFD")
+	ev.Logs[1].InvalidUTF8 = true
+	ev.Logs[2].InvalidUTF8 = true
+	rr, fs := run(ev, "logs/json")
+	assert.Equal(t, checks.StatusFail, rr.Status)
+	var msgs []string
+	for _, f := range fs {
+		assert.Equal(t, "stdout", f.Subject)
+		msgs = append(msgs, f.Message)
+	}
+	require.Len(t, msgs, 2, "invalid UTF-8 and not-JSON are separate problems: %q", msgs)
+	assert.Contains(t, msgs, "2 of 3 lines on stdout (66.7%) are not valid UTF-8 (JSON must be UTF-8); e.g. lines 2, 3")
+	assert.Contains(t, msgs[0]+msgs[1], "1 of 3 lines on stdout (33.3%) are not one JSON object")
+}
+
 func TestJSONSkipsBlankLinesAndNeedsCapture(t *testing.T) {
 	rr, _ := run(evidence("", `{"level":"info","message":"ok"}`, "", "   "), "logs/json")
 	assert.Equal(t, checks.StatusPass, rr.Status)
@@ -182,4 +198,88 @@ func BenchmarkLogsRules(b *testing.B) {
 		}
 		checks.Run(ev, logs.Rules, checks.Options{})
 	}
+}
+
+// flushedEvidence: three traced probes, stopped at 10 s; lines are
+// (source, arrival offset, raw).
+func flushedEvidence(stopped time.Duration, lines ...[3]string) *checks.Evidence {
+	t0 := time.Date(2026, 11, 25, 19, 10, 0, 0, time.UTC)
+	ev := &checks.Evidence{Captured: checks.Captured{Logs: true, Probes: true}}
+	if stopped > 0 {
+		ev.Stopped = t0.Add(stopped)
+	}
+	for i, id := range []string{"4bf92f3577b34da6a3ce929d0e0e4736", "0af7651916cd43dd8448eb211c80319c"} {
+		start := t0.Add(time.Duration(i+1) * time.Second)
+		ev.Probes = append(ev.Probes, checks.Probe{Method: "GET", Path: fmt.Sprintf("/p%d", i), TraceID: id, Start: start, End: start.Add(10 * time.Millisecond), Status: 200})
+	}
+	n := map[string]int{}
+	for _, l := range lines {
+		n[l[0]]++
+		line := checks.ParseLogLine(l[0], n[l[0]], l[2])
+		if l[1] != "" {
+			d, err := time.ParseDuration(l[1])
+			if err != nil {
+				panic(err)
+			}
+			line.Time = t0.Add(d)
+		}
+		ev.Logs = append(ev.Logs, line)
+	}
+	return ev
+}
+
+func TestFlushed(t *testing.T) {
+	const (
+		traced = `{"event":"get user","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}`
+		access = `INFO:     127.0.0.1:5000 - "GET /p1 HTTP/1.1" 200 OK`
+		done   = `{"level":30,"msg":"request completed","res":{"statusCode":200}}`
+		other  = `{"event":"startup"}`
+		// A 48-digit hex run that merely contains a probe's trace id.
+		longHex = `{"event":"hash 4bf92f3577b34da6a3ce929d0e0e47364bf92f3577b34da6"}`
+	)
+	tests := []struct {
+		name     string
+		ev       *checks.Evidence
+		status   checks.Status
+		subjects []string
+	}{
+		{"all request lines after the stop", flushedEvidence(10*time.Second,
+			[3]string{"stdout", "10.01s", other}, [3]string{"stdout", "10.01s", traced}, [3]string{"stdout", "10.01s", done}),
+			checks.StatusFail, []string{"stdout"}},
+		{"one request line in time is enough", flushedEvidence(10*time.Second,
+			[3]string{"stdout", "1.005s", traced}, [3]string{"stdout", "10.01s", done}),
+			checks.StatusPass, nil},
+		{"per stream: text access lines on stderr in time, stdout late", flushedEvidence(10*time.Second,
+			[3]string{"stderr", "1.01s", access}, [3]string{"stdout", "10.5s", traced}),
+			checks.StatusFail, []string{"stdout"}},
+		{"only unrelated lines after the stop", flushedEvidence(10*time.Second,
+			[3]string{"stdout", "10.01s", other}, [3]string{"stdout", "10.01s", longHex}),
+			checks.StatusNotEvaluated, nil},
+		{"untimed lines are not judged", flushedEvidence(10*time.Second, [3]string{"stdout", "", traced}),
+			checks.StatusNotEvaluated, nil},
+		{"not stopped by obslint", flushedEvidence(0, [3]string{"stdout", "10.01s", traced}),
+			checks.StatusNotEvaluated, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rr, fs := run(tt.ev, "logs/flushed")
+			assert.Equal(t, tt.status, rr.Status, rr.Reason)
+			var subjects []string
+			for _, f := range fs {
+				subjects = append(subjects, f.Subject)
+			}
+			assert.Equal(t, tt.subjects, subjects)
+		})
+	}
+}
+
+func TestFlushedMessage(t *testing.T) {
+	ev := flushedEvidence(10*time.Second,
+		[3]string{"stdout", "10.25s", `{"event":"a","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}`},
+		[3]string{"stdout", "10.25s", `{"event":"b","trace_id":"0af7651916cd43dd8448eb211c80319c"}`})
+	_, fs := run(ev, "logs/flushed")
+	require.Len(t, fs, 1)
+	assert.Equal(t, "none of the 2 lines written while serving the probes arrived before obslint asked the service to stop "+
+		"(the first came 250ms after): stdout looks block-buffered, so its lines arrive late, in bursts, and are lost on a crash; e.g. line 1", fs[0].Message)
+	assert.Equal(t, checks.Warning, fs[0].Severity)
 }

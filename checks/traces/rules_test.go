@@ -125,7 +125,9 @@ func TestStatusMatrix(t *testing.T) {
 		{"404 error", span("GET", int64(404), checks.StatusError, nil), []string{"span GET"}},
 		{"500 error with error.type", span("GET /b", int64(500), checks.StatusError, map[string]any{"error.type": "500"}), nil},
 		{"500 error without error.type", span("GET /b", int64(500), checks.StatusError, nil), []string{"span GET /b"}},
-		{"503 unset without error.type", span("GET /b", int64(503), checks.StatusUnset, nil), []string{"span GET /b", "span GET /b"}},
+		{"503 unset without error.type", span("GET /b", int64(503), checks.StatusUnset, nil), []string{"span GET /b"}},
+		{"500 Ok", span("GET /b", int64(500), checks.StatusOk, map[string]any{"error.type": "500"}), []string{"span GET /b"}},
+		{"404 Ok", span("GET", int64(404), checks.StatusOk, nil), []string{"span GET"}},
 		{"legacy 500", checks.Span{TraceID: traceA, SpanID: "1000000000000001", Name: "GET /b", Kind: checks.KindServer, StatusCode: checks.StatusError,
 			Attrs: map[string]any{"http.method": "GET", "http.status_code": int64(500)}}, []string{"span GET /b"}},
 		{"200 Ok by instrumentation", span("GET /a", int64(200), checks.StatusOk, nil), []string{"span GET /a"}},
@@ -139,6 +141,24 @@ func TestStatusMatrix(t *testing.T) {
 			assert.Equal(t, tt.want != nil, st == checks.StatusFail)
 		})
 	}
+}
+
+// One finding per span, whatever is wrong with it, and the Ok wording does
+// not blame the instrumentation for what the application may have set.
+func TestStatusOneFindingPerSpan(t *testing.T) {
+	span := checks.Span{TraceID: traceA, SpanID: "1000000000000001", Name: "GET /boom", Kind: checks.KindServer, StatusCode: checks.StatusOk,
+		Scope: "@opentelemetry/instrumentation-http", Attrs: map[string]any{"http.request.method": "GET", "http.response.status_code": int64(500)}}
+	res := checks.Run(&checks.Evidence{Captured: checks.Captured{Traces: true}, Spans: []checks.Span{span}}, []*checks.Rule{Status}, checks.Options{})
+	require.Len(t, res.Findings, 1)
+	msg := res.Findings[0].Message
+	assert.Contains(t, msg, "status Ok for a 500 response, want Error")
+	assert.Contains(t, msg, "no error.type on a 500 response")
+	assert.NotContains(t, msg, "set by instrumentation")
+
+	span.Attrs["http.response.status_code"] = int64(200)
+	res = checks.Run(&checks.Evidence{Captured: checks.Captured{Traces: true}, Spans: []checks.Span{span}}, []*checks.Rule{Status}, checks.Options{})
+	require.Len(t, res.Findings, 1)
+	assert.Contains(t, res.Findings[0].Message, "status Ok on a span created by instrumentation @opentelemetry/instrumentation-http: Ok is reserved for the application to assert; instrumentation leaves it Unset — if your code sets it")
 }
 
 func TestReceivedWithoutProbes(t *testing.T) {

@@ -2,6 +2,7 @@ package traces
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/obslint/obslint/checks"
 )
@@ -17,8 +18,11 @@ it for server spans: a 5xx response is status Error and sets ` + "`error.type`" 
 status code as a string, or the exception type); a 4xx response is the
 client's mistake and stays Unset (only CLIENT spans mark 4xx as Error); 1xx–3xx
 stay Unset. Status Ok is reserved for the application to assert success
-explicitly; instrumentation must never set it, because Ok overrides later
-Error.
+explicitly; instrumentation never sets it, and Ok is final: a later Error is
+ignored. A span's instrumentation scope only says who created it, not who set
+its status, so Ok on an instrumentation span is reported without blame: it may be
+application code calling ` + "`setStatus`/`set_status`" + ` on the active span. Each
+span gets one finding with everything wrong with its status.
 
 Node: instrumentation-http 0.30x sets Error and ` + "`error.type=\"500\"`" + ` on a 500; the
 0.223 line that npm resolves on Node 20 sets no ` + "`error.type`" + `.
@@ -47,34 +51,44 @@ instrumentation so 5xx responses carry ` + "`error.type`" + `.`,
 
 func checkStatus(p *checks.Pass) {
 	seen := once{}
-	report := func(s checks.Span, kind, format string, args ...any) {
-		if seen.first(s.Subject(), kind) {
-			p.Reportf(s.Subject(), "%s (trace %s)", fmt.Sprintf(format, args...), s.TraceID)
-		}
-	}
 	for _, s := range p.Spans {
-		if s.StatusCode == checks.StatusOk && fromInstrumentation(s) {
-			report(s, "ok", "status Ok set by instrumentation %s: Ok is for the application to assert", s.Scope)
-		}
-		if !isHTTPServer(s) {
-			continue
-		}
-		code, ok := spanStatusCode(s)
-		switch {
-		case !ok:
-		case code >= 500:
-			if s.StatusCode != checks.StatusError {
-				report(s, "5xx-status", "status %s for a %d response, want Error", s.StatusCode, code)
-			}
-			if s.Attr(attrErrorType) == "" {
-				report(s, "error.type", "no error.type on a %d response; %s", code, errorTypeHint(s))
-			}
-		case code >= 400:
-			if s.StatusCode != checks.StatusUnset {
-				report(s, "4xx-status", "status %s for a %d response, want Unset: a 4xx is the client's error on a SERVER span", s.StatusCode, code)
-			}
+		kind, problems := statusProblems(s)
+		if len(problems) > 0 && seen.first(s.Subject(), kind) {
+			p.Reportf(s.Subject(), "%s (trace %s)", strings.Join(problems, "; "), s.TraceID)
 		}
 	}
+}
+
+// statusProblems judges one span. Everything wrong with it goes into one
+// finding: a 500 with status Ok is one mistake, not a status problem and an
+// Ok problem. kind groups findings so a span name is reported once per kind.
+func statusProblems(s checks.Span) (kind string, problems []string) {
+	code, ok := 0, false
+	if isHTTPServer(s) {
+		code, ok = spanStatusCode(s)
+	}
+	switch {
+	case ok && code >= 500:
+		if s.StatusCode != checks.StatusError {
+			msg := fmt.Sprintf("status %s for a %d response, want Error", s.StatusCode, code)
+			if s.StatusCode == checks.StatusOk {
+				msg += " (Ok is final: once set, the failure can no longer be marked)"
+			}
+			problems = append(problems, msg)
+		}
+		if s.Attr(attrErrorType) == "" {
+			problems = append(problems, fmt.Sprintf("no error.type on a %d response; %s", code, errorTypeHint(s)))
+		}
+		return "5xx", problems
+	case ok && code >= 400 && s.StatusCode != checks.StatusUnset:
+		return "4xx", []string{fmt.Sprintf("status %s for a %d response, want Unset: a 4xx is the client's error on a SERVER span", s.StatusCode, code)}
+	case s.StatusCode == checks.StatusOk && fromInstrumentation(s):
+		// The scope says who created the span, not who set its status: an
+		// application calling setStatus on the active span looks the same.
+		return "ok", []string{fmt.Sprintf("status Ok on a span created by instrumentation %s: Ok is reserved for the application to assert; "+
+			"instrumentation leaves it Unset — if your code sets it, do so only where success is certain: Ok is final and hides a later Error", s.Scope)}
+	}
+	return "", nil
 }
 
 // errorTypeHint says why error.type is missing: Python's old semconv mode

@@ -154,8 +154,8 @@ func (p *Process) read(source string, r io.Reader) {
 
 func (p *Process) add(source, raw string, truncated bool, at time.Time) {
 	// Keep what the service wrote, but as valid UTF-8: reports and JSON
-	// output must not carry broken bytes.
-	raw = strings.ToValidUTF8(raw, "\uFFFD")
+	// output must not carry broken bytes. The line remembers it was not.
+	raw, invalid := checks.CleanUTF8(raw, truncated)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.counts[source]++
@@ -170,6 +170,7 @@ func (p *Process) add(source, raw string, truncated bool, at time.Time) {
 	l := checks.ParseLogLine(source, p.counts[source], raw)
 	l.Time = at
 	l.Truncated = truncated
+	l.InvalidUTF8 = invalid
 	p.lines = append(p.lines, l)
 }
 

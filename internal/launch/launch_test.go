@@ -127,15 +127,29 @@ func TestHugeLineIsTruncatedWithBoundedMemory(t *testing.T) {
 }
 
 func TestNonUTF8IsKeptValid(t *testing.T) {
-	p := startSh(t, `printf '\377\376{"msg":"caf\303\251"}\n\200\n'`, Options{})
+	p := startSh(t, `printf '\377\376{"msg":"caf\303\251"}\n\200\n{"msg":"caf\303\251"}\n{"msg":"caf\351"}\n'`, Options{})
 	finish(t, p)
 	lines := p.Lines()
-	require.Len(t, lines, 2)
+	require.Len(t, lines, 4)
 	for _, l := range lines {
 		assert.True(t, utf8.ValidString(l.Raw), "%q", l.Raw)
 	}
 	assert.Equal(t, "\uFFFD{\"msg\":\"café\"}", lines[0].Raw)
 	assert.Equal(t, "not a JSON object", lines[0].ParseErr)
+	assert.Equal(t, []bool{true, true, false, true}, []bool{lines[0].InvalidUTF8, lines[1].InvalidUTF8, lines[2].InvalidUTF8, lines[3].InvalidUTF8},
+		"the lines with a byte that is not UTF-8 are flagged")
+	assert.Equal(t, map[string]any{"msg": "caf\uFFFD"}, lines[3].Fields, "Latin-1 JSON still parses, flagged")
+}
+
+// A line cut at the limit inside a character is not the service's fault.
+func TestTruncationInsideACharacterIsNotInvalidUTF8(t *testing.T) {
+	p := startSh(t, `printf 'ab\342\202\254\n'`, Options{MaxLineBytes: 4}) // "ab€" cut after the euro sign's first two bytes
+	finish(t, p)
+	lines := p.Lines()
+	require.Len(t, lines, 1)
+	assert.Equal(t, "ab", lines[0].Raw)
+	assert.True(t, lines[0].Truncated)
+	assert.False(t, lines[0].InvalidUTF8)
 }
 
 func TestMaxLinesDropsAndTailStaysCurrent(t *testing.T) {

@@ -7,10 +7,12 @@
 //	                                                  (.om/.openmetrics: OpenMetrics)
 //	scrapes.json      [{"file","phase","status","content_type","error"}] overrides
 //	logs.jsonl        raw log lines, as the service wrote them
-//	logs.capture.jsonl {"time","source","raw"} per line, as `run` captured them
+//	logs.capture.jsonl {"time","source","raw","invalid_utf8"} per line, as `run`
+//	                  captured them (invalid_utf8: the raw bytes were not UTF-8)
 //	traces.json       OTLP JSON (one ExportTraceServiceRequest, or one per line)
 //	probes.json       {"probes":[checks.Probe…], "canaries":[checks.Canary…]}
-//	evidence.json     {"target":…, "expect":…, "captured":…, "problems":…}
+//	evidence.json     {"target":…, "expect":…, "captured":…, "problems":…,
+//	                   "stopped": RFC 3339 time obslint asked the service to stop}
 package offline
 
 import (
@@ -25,6 +27,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -239,9 +242,10 @@ func (lr *LineReader) Next() (string, bool, error) {
 }
 
 type capturedLine struct {
-	Time   time.Time `json:"time"`
-	Source string    `json:"source"`
-	Raw    string    `json:"raw"`
+	Time        time.Time `json:"time"`
+	Source      string    `json:"source"`
+	Raw         string    `json:"raw"`
+	InvalidUTF8 bool      `json:"invalid_utf8"`
 }
 
 func loadLogs(ev *checks.Evidence, path string, lim Limits, stdin io.Reader) error {
@@ -289,11 +293,16 @@ func loadLogs(ev *checks.Evidence, path string, lim Limits, stdin io.Reader) err
 			counts[c.Source]++
 			l := checks.ParseLogLine(c.Source, counts[c.Source], c.Raw)
 			l.Time = c.Time
+			// A JSON string cannot hold invalid bytes: the decoder made them
+			// U+FFFD, so the record itself says whether there were any.
+			l.InvalidUTF8 = c.InvalidUTF8 || !utf8.ValidString(raw)
 			ev.Logs = append(ev.Logs, l)
 			continue
 		}
-		l := checks.ParseLogLine(src, n, raw)
+		clean, invalid := checks.CleanUTF8(raw, truncated)
+		l := checks.ParseLogLine(src, n, clean)
 		l.Truncated = truncated
+		l.InvalidUTF8 = invalid
 		ev.Logs = append(ev.Logs, l)
 	}
 	if dropped > 0 {
@@ -440,6 +449,7 @@ type evidenceFile struct {
 	Expect   *checks.Expectations `json:"expect"`
 	Captured *checks.Captured     `json:"captured"`
 	Problems []checks.Problem     `json:"problems"`
+	Stopped  time.Time            `json:"stopped"`
 }
 
 func applyEvidenceFile(ev *checks.Evidence, path string) error {
@@ -466,5 +476,6 @@ func applyEvidenceFile(ev *checks.Evidence, path string) error {
 		ev.Captured = *ef.Captured
 	}
 	ev.Problems = append(ev.Problems, ef.Problems...)
+	ev.Stopped = ef.Stopped
 	return nil
 }

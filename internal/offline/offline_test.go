@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -224,7 +225,8 @@ func TestLoadMetrics(t *testing.T) {
 		require.Len(t, s.Families, 1)
 		assert.Equal(t, want.family, s.Families[0].GetName())
 	}
-	assert.NotNil(t, ev.Scrapes[2].Families[0].GetMetric()[0].GetCounter().GetExemplar(), "OpenMetrics is parsed as such")
+	// As text, `# TYPE c counter` + c_total would be an untyped c_total.
+	assert.Equal(t, "COUNTER", ev.Scrapes[2].Families[0].GetType().String(), "OpenMetrics is parsed as such")
 }
 
 func TestLoadStdin(t *testing.T) {
@@ -291,6 +293,37 @@ func TestLoadLogs(t *testing.T) {
 	assert.Equal(t, "app.log:3", ev.Logs[2].Subject())
 	assert.True(t, ev.Logs[2].Time.IsZero(), "offline lines have no read time")
 	assert.Equal(t, []checks.Problem{{Phase: "limit", Message: p + ": 2 log lines past the limit of 3 were not kept"}}, ev.Problems)
+}
+
+func TestLoadLogsInvalidUTF8(t *testing.T) {
+	// Line 1 is Latin-1 JSON; line 3 is cut at the limit inside "€", which
+	// is the cut's doing and not the service's.
+	p := write(t, t.TempDir(), "app.log", "{\"m\":\"caf\xe9\"}\n{\"m\":\"café\"}\nabcdefghijklmno\xe2\x82\xac\n")
+	lim := DefaultLimits
+	lim.MaxLineBytes = 16
+	ev, err := Load(Files{Logs: p}, lim, nil)
+	require.NoError(t, err)
+	require.Len(t, ev.Logs, 3)
+	assert.True(t, ev.Logs[0].InvalidUTF8)
+	assert.True(t, utf8.ValidString(ev.Logs[0].Raw), "Raw is made valid: %q", ev.Logs[0].Raw)
+	assert.False(t, ev.Logs[1].InvalidUTF8)
+	assert.Equal(t, "abcdefghijklmno", ev.Logs[2].Raw)
+	assert.True(t, ev.Logs[2].Truncated)
+	assert.False(t, ev.Logs[2].InvalidUTF8)
+}
+
+func TestLoadCapturedLogsInvalidUTF8(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "logs.capture.jsonl", `{"time":"2026-11-25T19:10:19Z","source":"stdout","raw":"{\"m\":\"caf\ufffd\"}","invalid_utf8":true}
+{"time":"2026-11-25T19:10:19Z","source":"stdout","raw":"{\"m\":\"caf`+"\xe9"+`\"}"}
+{"time":"2026-11-25T19:10:19Z","source":"stdout","raw":"{\"m\":\"café\"}"}
+`)
+	ev, err := LoadDir(dir, DefaultLimits)
+	require.NoError(t, err)
+	require.Len(t, ev.Logs, 3)
+	assert.True(t, ev.Logs[0].InvalidUTF8, "recorded as invalid")
+	assert.True(t, ev.Logs[1].InvalidUTF8, "a raw invalid byte in the record")
+	assert.False(t, ev.Logs[2].InvalidUTF8)
 }
 
 func TestLoadCapturedLogs(t *testing.T) {
@@ -508,7 +541,8 @@ func TestLoadDirEvidenceFile(t *testing.T) {
   "target": {"service": "users-api", "profile": "node", "url": "http://127.0.0.1:3000"},
   "expect": {"duration_metric": "api_request_duration_seconds", "required_metrics": ["up"]},
   "captured": {"probes": true, "metrics": true, "logs": true, "traces": false, "log_source": "stdout/stderr of node server.js"},
-  "problems": [{"phase": "launch", "message": "exited with code 1"}]
+  "problems": [{"phase": "launch", "message": "exited with code 1"}],
+  "stopped": "2026-11-25T19:10:30.5Z"
 }`)
 	lim := DefaultLimits
 	lim.MaxScrapeBytes = 2
@@ -520,6 +554,7 @@ func TestLoadDirEvidenceFile(t *testing.T) {
 	require.Len(t, ev.Problems, 2, "recorded problems are added to the loader's own")
 	assert.Equal(t, "limit", ev.Problems[0].Phase)
 	assert.Equal(t, checks.Problem{Phase: "launch", Message: "exited with code 1"}, ev.Problems[1])
+	assert.Equal(t, time.Date(2026, 11, 25, 19, 10, 30, 500_000_000, time.UTC), ev.Stopped)
 
 	write(t, dir, "evidence.json", `{"target": {"service": "x"}, "extra": 1}`)
 	_, err = LoadDir(dir, DefaultLimits)
