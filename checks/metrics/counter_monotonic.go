@@ -1,7 +1,11 @@
 package metrics
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
@@ -9,7 +13,8 @@ import (
 	"github.com/obslint/obslint/checks"
 )
 
-// CounterMonotonic checks that no counter goes down between scrapes.
+// CounterMonotonic checks that no counter goes down between scrapes, and that
+// one process answers the metrics endpoint.
 var CounterMonotonic = &checks.Rule{
 	ID:       "metrics/counter-monotonic",
 	Severity: checks.Error,
@@ -18,11 +23,23 @@ var CounterMonotonic = &checks.Rule{
 add the whole new value: a counter that goes 120 → 3 → 118 → 4 produces huge false spikes.
 The usual cause is several worker processes answering ` + "`/metrics`" + ` in turn, each with its
 own registry: gunicorn or uvicorn ` + "`--workers N`" + ` without prometheus_client's multiprocess
-mode, or Node's ` + "`cluster`" + ` without an aggregating registry. A restart between scrapes
-does the same (then ` + "`process_start_time_seconds`" + ` changes too, which the finding says).
-Counters, histogram and summary ` + "`_count`" + ` and ` + "`_sum`" + ` are compared per series between
-consecutive scrapes. Library-owned counters such as ` + "`process_cpu_seconds_total`" + ` count too:
-when they go down the deployment is at fault, not the library.
+mode, or Node's ` + "`cluster`" + ` without an aggregating registry. Each scrape then shows the
+registry of whichever worker accepted the connection.
+
+obslint scrapes several times after probing, each time on a new connection, and looks for the
+processes behind the answers: ` + "`process_start_time_seconds`" + ` taking several values (one
+process cannot change its start time), a ` + "`pid`" + ` label whose single value changes from scrape
+to scrape, or a series' ` + "`_created`" + ` timestamp going back to an earlier value. When it sees
+several processes it reports that once, under ` + "`process_start_time_seconds`" + ` (or the family
+that told), with the counters that went down as confirmation. A start time that changes once
+and then stays is told apart: the process restarted and its counters started again from zero.
+Without such a tell, each counter family that went down is reported on its own. Counters,
+histogram and summary ` + "`_count`" + ` and ` + "`_sum`" + ` are compared per series between consecutive
+scrapes; library-owned counters such as ` + "`process_cpu_seconds_total`" + ` count too: when they go
+down the deployment is at fault, not the library.
+
+Even on new connections the answering worker is random, so a run that saw one process is
+no proof that only one answers.
 
 **Node (prom-client).**
 
@@ -39,43 +56,113 @@ when they go down the deployment is at fault, not the library.
 
     # bad
     gunicorn app:app --workers 4          # each scrape hits one worker's registry
-    # good
-    PROMETHEUS_MULTIPROC_DIR=/tmp/prom gunicorn app:app --workers 4
-    # and expose: registry = CollectorRegistry(); multiprocess.MultiProcessCollector(registry)
+    # good: an empty directory, set before the workers start
+    PROMETHEUS_MULTIPROC_DIR=/tmp/prom gunicorn -c gunicorn.conf.py app:app --workers 4
+    # /metrics: registry = CollectorRegistry(); multiprocess.MultiProcessCollector(registry)
+    # gunicorn.conf.py: def child_exit(server, worker): multiprocess.mark_process_dead(worker.pid)
 
 **Fix.** Aggregate the workers' metrics behind one endpoint, or scrape each worker on its
 own port as a separate target.`,
 	Fix: checks.Fix{
-		Node:   "aggregate cluster workers with AggregatorRegistry.clusterMetrics() (ClusterRegistry in @prometheus-io/client)",
-		Python: "set PROMETHEUS_MULTIPROC_DIR and expose a MultiProcessCollector registry when running several workers",
+		Node: "aggregate the cluster workers in the primary with AggregatorRegistry.clusterMetrics() (ClusterRegistry in @prometheus-io/client)",
+		Python: "use prometheus_client's multiprocess mode: an empty PROMETHEUS_MULTIPROC_DIR set before the workers start, /metrics served from a " +
+			"CollectorRegistry with MultiProcessCollector, and multiprocess.mark_process_dead(worker.pid) in gunicorn's child_exit hook",
 	},
 	Needs: []checks.Need{checks.NeedTwoScrapes},
 	Check: checkMonotonic,
 }
 
 func checkMonotonic(p *checks.Pass) {
-	scrapes := p.ParsedScrapes()
+	scrapes := parsedScrapes(p.Scrapes)
+	drops := decreases(scrapes.s)
+	tell, v := whoAnswered(scrapes.s)
+	if v == sameProcess {
+		for _, d := range drops {
+			p.Reportf(d.family, "%s%s; no process_start_time_seconds, pid label or _created series shows which process answered, "+
+				"but several workers serving their own registries is the usual cause", d.String(scrapes), d.moreText())
+		}
+		return
+	}
+	p.Report(checks.Finding{Subject: tell.subject, Message: tell.message(v, scrapes) + confirmation(drops, scrapes), Evidence: tell.evidence(), Fix: tell.fix(v)})
+}
+
+// drop is the first decrease of one family.
+type drop struct {
+	family   string
+	series   string // name, suffix and labels of the first series that went down
+	from, to float64
+	step     int // scrapes[step-1] → scrapes[step]
+	steps    int // later pairs of scrapes where the family went down again
+	others   int // other series of the family that went down in the first pair
+}
+
+func (d drop) String(scrapes scrapeSet) string {
+	return fmt.Sprintf("%s went down from %g to %g between %s and %s", d.series, d.from, d.to,
+		scrapes.name(d.step-1), scrapes.name(d.step))
+}
+
+func (d drop) moreText() string {
+	var parts []string
+	if d.others > 0 {
+		parts = append(parts, fmt.Sprintf("%d more series with it", d.others))
+	}
+	if d.steps > 0 {
+		parts = append(parts, "again between "+plural(d.steps, "later pair", "later pairs")+" of scrapes")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
+}
+
+// decreases lists, per family in order of first appearance, the first
+// decrease between consecutive scrapes.
+func decreases(scrapes []checks.Scrape) []drop {
+	var out []drop
+	idx := map[string]int{}
 	for i := 1; i < len(scrapes); i++ {
-		before, after := scrapes[i-1], scrapes[i]
-		restart := restartNote(before, after)
-		for _, mf := range after.Families {
-			prev := before.Family(mf.GetName())
+		for _, mf := range scrapes[i].Families {
+			prev := scrapes[i-1].Family(mf.GetName())
 			if prev == nil || prev.GetType() != mf.GetType() {
 				continue
 			}
-			if msg := firstDecrease(prev, mf); msg != "" {
-				p.Reportf(mf.GetName(), "%s between scrape %d (%s) and scrape %d (%s)%s",
-					msg, i, phase(before), i+1, phase(after), restart)
+			d, ok := firstDecrease(prev, mf)
+			if !ok {
+				continue
 			}
+			if j, seen := idx[d.family]; seen {
+				out[j].steps++
+				continue
+			}
+			d.step = i
+			idx[d.family] = len(out)
+			out = append(out, d)
 		}
 	}
+	// The service's own counters first: they are what its users chart.
+	slices.SortStableFunc(out, func(a, b drop) int {
+		return cmp.Or(cmp.Compare(a.step, b.step), compareBool(isRuntimeDefault(a.family), isRuntimeDefault(b.family)))
+	})
+	return out
 }
 
-func phase(s checks.Scrape) string {
-	if s.Phase != "" {
-		return s.Phase
+// plural writes "1 thing" or "n things".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
 	}
-	return "unnamed"
+	return strconv.Itoa(n) + " " + many
+}
+
+// compareBool orders false before true.
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // counterValues lists the values of a series that must never decrease.
@@ -91,14 +178,14 @@ func counterValues(t dto.MetricType, m *dto.Metric) map[string]float64 {
 	return nil
 }
 
-// firstDecrease describes the first series of a family that went down, with
-// the number of other series that did too.
-func firstDecrease(before, after *dto.MetricFamily) string {
+// firstDecrease finds the first series of a family that went down, and
+// counts the others that did too.
+func firstDecrease(before, after *dto.MetricFamily) (drop, bool) {
 	prev := make(map[string]*dto.Metric, len(before.GetMetric()))
 	for _, m := range before.GetMetric() {
 		prev[seriesKey(m)] = m
 	}
-	var first string
+	d := drop{family: after.GetName()}
 	n := 0
 	for _, m := range after.GetMetric() {
 		key := seriesKey(m)
@@ -112,38 +199,363 @@ func firstDecrease(before, after *dto.MetricFamily) string {
 			v, okV := now[suffix]
 			if okW && okV && v < w {
 				if n == 0 {
-					first = fmt.Sprintf("%s%s%s went down from %g to %g", after.GetName(), suffix, strings.TrimSuffix(key, "{}"), w, v)
+					d.series, d.from, d.to = after.GetName()+suffix+strings.TrimSuffix(key, "{}"), w, v
 				}
 				n++
 				break
 			}
 		}
 	}
-	if n > 1 {
-		first += fmt.Sprintf(" (and %d more series)", n-1)
-	}
-	return first
+	d.others = max(n-1, 0)
+	return d, n > 0
 }
 
-// restartNote explains a decrease when process_start_time_seconds changed:
-// the process restarted, or another worker answered.
-func restartNote(before, after checks.Scrape) string {
-	b, okB := startTime(before)
-	a, okA := startTime(after)
-	if !okB || !okA || a == b {
-		return ""
+// confirmation lists the counters that went down, which a Prometheus server
+// would read as resets.
+func confirmation(drops []drop, scrapes scrapeSet) string {
+	if len(drops) == 0 {
+		return "; no counter went down in these scrapes, but Prometheus will see them go up and down as the answering process changes"
 	}
-	return fmt.Sprintf("; process_start_time_seconds changed from %.0f to %.0f: the process restarted, or several workers answer /metrics without aggregation", b, a)
+	s := "; counters went down as a consequence: " + drops[0].String(scrapes)
+	if len(drops) > 1 {
+		s += fmt.Sprintf(", and in %s (%s)", plural(len(drops)-1, "more family", "more families"), familyList(drops[1:], 3))
+	}
+	return s
 }
 
-func startTime(s checks.Scrape) (float64, bool) {
-	for _, mf := range s.Families {
-		if strings.HasSuffix(mf.GetName(), "process_start_time_seconds") && len(mf.GetMetric()) > 0 {
-			return gaugeValue(mf.GetMetric()[0]), true
+func familyList(drops []drop, n int) string {
+	var names []string
+	for _, d := range drops[:min(n, len(drops))] {
+		names = append(names, d.family)
+	}
+	if len(drops) > n {
+		names = append(names, "…")
+	}
+	return strings.Join(names, ", ")
+}
+
+// scrapeSet is the parsed scrapes with their place among all scrapes, so
+// that messages count the scrapes the way the report lists them.
+type scrapeSet struct {
+	s   []checks.Scrape
+	pos []int // 1-based position of s[i] in Evidence.Scrapes
+}
+
+func parsedScrapes(all []checks.Scrape) scrapeSet {
+	var ss scrapeSet
+	for i, s := range all {
+		if s.Parsed() {
+			ss.s = append(ss.s, s)
+			ss.pos = append(ss.pos, i+1)
 		}
 	}
-	return 0, false
+	return ss
 }
+
+// name names the i-th parsed scrape for messages: "scrape 3 (after-2)".
+func (ss scrapeSet) name(i int) string {
+	if i < 0 || i >= len(ss.s) {
+		return "an unknown scrape"
+	}
+	ph := ss.s[i].Phase
+	if ph == "" {
+		ph = "unnamed"
+	}
+	return fmt.Sprintf("scrape %d (%s)", ss.pos[i], ph)
+}
+
+// verdict is what a sequence of process identities says.
+type verdict int
+
+const (
+	sameProcess verdict = iota // one value, or none seen
+	restarted                  // changed once, to a later start, and stayed
+	ambiguous                  // changed once, at the last scrape: restart or another process
+	severalProcesses
+)
+
+// identity is one value per scrape that a single process keeps constant:
+// its start time, its pid, the creation time of one of its series.
+type identity struct {
+	subject string // the family reported
+	what    string // how messages name it
+	ordered bool   // values are times: an earlier one after a later one is not a restart
+	obs     []observation
+}
+
+type observation struct {
+	scrape int // index into the parsed scrapes
+	value  float64
+	text   string
+}
+
+// whoAnswered looks for proof that several processes answered, most direct
+// tell first: process_start_time_seconds, a pid label, then _created series.
+// The first tell that changed wins; a tell that proves several processes
+// wins over one that only shows a change.
+func whoAnswered(scrapes []checks.Scrape) (identity, verdict) {
+	var best identity
+	bestV := sameProcess
+	for _, id := range identities(scrapes) {
+		if v := id.verdict(); v > bestV {
+			best, bestV = id, v
+		}
+		if bestV == severalProcesses {
+			break
+		}
+	}
+	return best, bestV
+}
+
+// identities gathers the candidate tells in order of preference.
+func identities(scrapes []checks.Scrape) []identity {
+	var out []identity
+	if id, ok := startTimes(scrapes); ok {
+		out = append(out, id)
+	}
+	out = append(out, pidLabels(scrapes)...)
+	out = append(out, createdTimes(scrapes)...)
+	return out
+}
+
+// startTimes reads process_start_time_seconds (any prefix) per scrape.
+func startTimes(scrapes []checks.Scrape) (identity, bool) {
+	id := identity{ordered: true}
+	for i, s := range scrapes {
+		for _, mf := range s.Families {
+			if !strings.HasSuffix(mf.GetName(), "process_start_time_seconds") || len(mf.GetMetric()) == 0 {
+				continue
+			}
+			m := firstSeries(mf)
+			v := gaugeValue(m)
+			id.subject, id.what = mf.GetName(), mf.GetName()
+			id.obs = append(id.obs, observation{scrape: i, value: v, text: formatValue(v)})
+			break
+		}
+	}
+	return id, len(id.obs) > 1
+}
+
+// pidLabels finds families whose series carry a pid label with one value per
+// scrape: a process labelling its own series. prometheus_client's
+// multiprocess mode writes one series per worker pid into every scrape, so
+// an aggregated endpoint shows several values at once and is not a tell.
+func pidLabels(scrapes []checks.Scrape) []identity {
+	byFamily := map[string]*identity{}
+	aggregated := map[string]bool{}
+	for i, s := range scrapes {
+		for _, mf := range s.Families {
+			name := mf.GetName()
+			pids := labelValues(mf, "pid")
+			if len(pids) > 1 {
+				aggregated[name] = true
+			}
+			if len(pids) != 1 {
+				continue
+			}
+			id, ok := byFamily[name]
+			if !ok {
+				id = &identity{subject: name, what: "the pid label of " + name}
+				byFamily[name] = id
+			}
+			id.obs = append(id.obs, observation{scrape: i, text: pids[0]})
+		}
+	}
+	names := slices.Sorted(maps.Keys(byFamily))
+	var out []identity
+	for _, name := range names {
+		if !aggregated[name] && len(byFamily[name].obs) > 1 {
+			out = append(out, *byFamily[name])
+		}
+	}
+	return out
+}
+
+// createdTimes follows each series of prometheus_client's <name>_created
+// gauges: a series is created once per process, so its creation time coming
+// back to an earlier value means another process answered. A single later
+// value is no tell: the service may have removed and recreated the series.
+// The first such series of each family is kept, in name order.
+func createdTimes(scrapes []checks.Scrape) []identity {
+	series := map[string]*identity{}
+	var order []string
+	for i, s := range scrapes {
+		idx := byName(s.Families)
+		for _, mf := range s.Families {
+			if _, ok := createdPartner(mf, idx); !ok {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				key := mf.GetName() + seriesKey(m)
+				id, ok := series[key]
+				if !ok {
+					id = &identity{subject: mf.GetName(), what: mf.GetName() + strings.TrimSuffix(seriesKey(m), "{}"), ordered: true}
+					series[key] = id
+					order = append(order, key)
+				}
+				v := gaugeValue(m)
+				id.obs = append(id.obs, observation{scrape: i, value: v, text: formatValue(v)})
+			}
+		}
+	}
+	slices.Sort(order)
+	var out []identity
+	seen := map[string]bool{}
+	for _, key := range order {
+		id := series[key]
+		if seen[id.subject] || !id.alternates() {
+			continue
+		}
+		seen[id.subject] = true
+		out = append(out, *id)
+	}
+	return out
+}
+
+// verdict reads the sequence of identities: one value is one process; a
+// value that comes back after another, a time going back, or three or more
+// values prove several processes (or restarts in a row); a single change to
+// a later value is a restart if a later scrape confirms it.
+func (id identity) verdict() verdict {
+	n := len(id.distinct())
+	switch {
+	case n <= 1:
+		return sameProcess
+	case n >= 3 || id.alternates():
+		return severalProcesses
+	case id.changeAt() == len(id.obs)-1:
+		return ambiguous // changed at the last scrape: nothing tells whether it stays
+	}
+	return restarted
+}
+
+// alternates reports whether a value came back after another (A … B … A),
+// or, for times, a later scrape showed an earlier one: a process never
+// starts before the one it replaced.
+func (id identity) alternates() bool {
+	for i := 1; i < len(id.obs); i++ {
+		cur, prev := id.obs[i], id.obs[i-1]
+		if cur.text == prev.text {
+			continue
+		}
+		if id.ordered && cur.value < prev.value {
+			return true
+		}
+		if slices.ContainsFunc(id.obs[:i-1], func(o observation) bool { return o.text == cur.text }) {
+			return true
+		}
+	}
+	return false
+}
+
+// message says what the tell showed.
+func (id identity) message(v verdict, scrapes scrapeSet) string {
+	values := id.distinct()
+	switch v {
+	case severalProcesses:
+		return fmt.Sprintf("several processes answer the metrics endpoint, each with its own registry: %s took %d different values in %d scrapes (%s)%s; "+
+			"one process never changes it, so each scrape showed whichever worker accepted the connection",
+			id.what, len(values), len(id.obs), strings.Join(values, ", "), id.returned(scrapes))
+	case restarted, ambiguous:
+		i := id.changeAt()
+		msg := fmt.Sprintf("%s changed once, from %s to %s, between %s and %s", id.what, id.obs[i-1].text, id.obs[i].text,
+			scrapes.name(id.obs[i-1].scrape), scrapes.name(id.obs[i].scrape))
+		if v == ambiguous {
+			return msg + ": the process restarted, or a second worker process answered with its own registry (no later scrape tells which)"
+		}
+		return msg + fmt.Sprintf(" and stayed in the %d later scrape(s): the process restarted while being probed and its counters started again from zero "+
+			"(one restart, not several workers taking turns)", len(id.obs)-1-i)
+	}
+	return ""
+}
+
+// returned names the first value that came back after another.
+func (id identity) returned(scrapes scrapeSet) string {
+	for i := 1; i < len(id.obs); i++ {
+		cur := id.obs[i]
+		if cur.text == id.obs[i-1].text {
+			continue
+		}
+		if j := slices.IndexFunc(id.obs[:i-1], func(o observation) bool { return o.text == cur.text }); j >= 0 {
+			return fmt.Sprintf("; %s, seen at %s, came back at %s after %s",
+				cur.text, scrapes.name(id.obs[j].scrape), scrapes.name(cur.scrape), id.obs[i-1].text)
+		}
+	}
+	return ""
+}
+
+// fix overrides the rule's remedy for a restart, which no aggregation cures.
+func (id identity) fix(v verdict) string {
+	if v == restarted {
+		return "find out why the process restarted while obslint probed it (its last log lines, exit status, an out-of-memory kill, worker recycling such as gunicorn --max-requests)"
+	}
+	return ""
+}
+
+func (id identity) changeAt() int {
+	for i := 1; i < len(id.obs); i++ {
+		if id.obs[i].text != id.obs[i-1].text {
+			return i
+		}
+	}
+	return len(id.obs) - 1
+}
+
+func (id identity) distinct() []string {
+	var out []string
+	for _, o := range id.obs {
+		if !slices.Contains(out, o.text) {
+			out = append(out, o.text)
+		}
+	}
+	return out
+}
+
+// evidence is the value of each scrape in order, as letters, then what the
+// letters stand for: "A A B A C (A=1795646142.03 B=… C=…)". Spelled out per
+// scrape, thirteen start times would not fit the evidence excerpt.
+func (id identity) evidence() string {
+	values := id.distinct()
+	seq := make([]string, 0, len(id.obs))
+	for _, o := range id.obs {
+		seq = append(seq, letter(slices.Index(values, o.text)))
+	}
+	legend := make([]string, 0, len(values))
+	for i, v := range values {
+		legend = append(legend, letter(i)+"="+v)
+	}
+	return fmt.Sprintf("%s per scrape: %s (%s)", id.what, strings.Join(seq, " "), strings.Join(legend, " "))
+}
+
+// letter names the i-th distinct value: A … Z, then 27, 28 ….
+func letter(i int) string {
+	if i < 26 {
+		return string(rune('A' + i))
+	}
+	return strconv.Itoa(i + 1)
+}
+
+// firstSeries is the series with the smallest label set, so that the same
+// series is followed across scrapes whatever their order.
+func firstSeries(mf *dto.MetricFamily) *dto.Metric {
+	return slices.MinFunc(mf.GetMetric(), func(a, b *dto.Metric) int { return strings.Compare(seriesKey(a), seriesKey(b)) })
+}
+
+// labelValues lists the distinct values of a label in a family.
+func labelValues(mf *dto.MetricFamily, name string) []string {
+	var out []string
+	for _, m := range mf.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == name && !slices.Contains(out, l.GetValue()) {
+				out = append(out, l.GetValue())
+			}
+		}
+	}
+	return out
+}
+
+// formatValue writes a time in seconds without an exponent: 1795645082.17.
+func formatValue(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // gaugeValue reads a gauge or untyped sample.
 func gaugeValue(m *dto.Metric) float64 {

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 
@@ -24,8 +25,11 @@ accepted): ` + "`process_cpu_user_seconds_total`" + `, ` + "`process_resident_me
 ` + "`nodejs_heap_size_used_bytes`" + `, ` + "`nodejs_eventloop_lag_seconds`" + `, ` + "`nodejs_version_info`" + `.
 Expected for ` + "`python`" + ` (prometheus_client's default collectors):
 ` + "`process_cpu_seconds_total`" + ` (Linux only), ` + "`python_gc_objects_collected_total`, `python_info`" + `.
-In prometheus_client's multiprocess mode (recognised by a ` + "`pid`" + ` label on gauges and no
-` + "`process_*`" + ` families) these collectors cannot work; that is noted, not failed.
+In prometheus_client's multiprocess mode these collectors cannot work: ` + "`/metrics`" + ` is built by
+a ` + "`MultiProcessCollector`" + ` that only reads the workers' value files. With the ` + "`python`" + `
+profile, an exposition with no ` + "`process_*`" + ` or ` + "`python_*`" + ` family and either a ` + "`pid`" + ` label on
+a gauge or counters and histograms without any ` + "`_created`" + ` series is taken for multiprocess
+mode, and the missing defaults are noted (info), not failed.
 
 **Node (prom-client).**
 
@@ -75,11 +79,16 @@ func checkRuntimeDefaults(p *checks.Pass) {
 		}
 	}
 	none := !slices.ContainsFunc(fams, func(mf *dto.MetricFamily) bool { return isRuntimeDefault(mf.GetName()) })
-	multiproc := p.Target.Profile == checks.ProfilePython && multiprocessMode(fams)
+	if none && len(missing) > 0 && p.Target.Profile == checks.ProfilePython {
+		if why := multiprocessMode(fams, p.ParsedScrapes()); why != "" {
+			p.Notef(missing[0], "%s missing: this looks like prometheus_client's multiprocess mode (%s), where /metrics is built from the workers' value files "+
+				"and the process, gc and platform collectors cannot run, so the defaults cannot be served; nothing to fix if so "+
+				"(if it is not multiprocess mode, serve the default REGISTRY)", strings.Join(missing, ", "), why)
+			return
+		}
+	}
 	for _, name := range missing {
 		switch {
-		case multiproc:
-			p.Notef(name, "%s is missing, but prometheus_client's multiprocess mode is in use (a pid label on gauges, no process_* families): its process, gc and platform collectors do not work there", name)
 		case none && p.Target.Profile == checks.ProfileNode:
 			p.Reportf(name, "no prom-client default metric is exposed: collectDefaultMetrics() is not called on the registry served here (%s missing)", name)
 		case none:
@@ -98,19 +107,59 @@ func isRuntimeDefault(name string) bool {
 	return isProcessDefault(name) || strings.Contains(name, "nodejs_") || strings.HasPrefix(name, "python_gc_") || name == "python_info"
 }
 
-// multiprocessMode recognises prometheus_client's MultiProcessCollector
-// output: no process_* families, and gauges labelled with the worker pid.
-func multiprocessMode(fams []*dto.MetricFamily) bool {
-	hasPid := false
+// multiprocessMode recognises what prometheus_client's MultiProcessCollector
+// serves, given that no process_* or python_* family is exposed, and says
+// why: a gauge with a pid label (multiprocess_mode="all", the default), or
+// counters and histograms without a single _created series (the value files
+// hold no creation time; every other prometheus_client registry writes one
+// per series unless PROMETHEUS_DISABLE_CREATED_SERIES is set). It returns ""
+// when neither holds. scrapes are read for OpenMetrics _created samples,
+// which the parsed families do not keep (checks.ParseExposition).
+func multiprocessMode(fams []*dto.MetricFamily, scrapes []checks.Scrape) string {
+	idx := byName(fams)
+	counted, created := false, false
 	for _, mf := range fams {
-		if isProcessDefault(mf.GetName()) {
-			return false
-		}
 		if mf.GetType() == dto.MetricType_GAUGE && slices.Contains(familyLabels(mf), "pid") {
-			hasPid = true
+			return "a pid label on the gauge " + mf.GetName()
+		}
+		switch mf.GetType() {
+		case dto.MetricType_COUNTER, dto.MetricType_HISTOGRAM, dto.MetricType_SUMMARY:
+			counted = true
+			created = created || hasCreatedTimestamp(mf)
+		}
+		if _, ok := createdPartner(mf, idx); ok {
+			created = true
 		}
 	}
-	return hasPid
+	if counted && !created && !slices.ContainsFunc(scrapes, openMetricsCreated) {
+		return "counters and histograms without any _created series"
+	}
+	return ""
+}
+
+// openMetricsCreated reports whether an OpenMetrics body has a _created
+// sample. Only OpenMetrics: in classic text the families keep them.
+func openMetricsCreated(s checks.Scrape) bool {
+	if !strings.HasPrefix(strings.TrimSpace(s.ContentType), "application/openmetrics-text") {
+		return false
+	}
+	for line := range bytes.Lines(s.Body) {
+		name, _, _ := bytes.Cut(line, []byte(" "))
+		name, _, _ = bytes.Cut(name, []byte("{"))
+		if bytes.HasSuffix(name, []byte("_created")) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasCreatedTimestamp reports whether a parser put a _created sample into
+// the series themselves (OpenMetrics) rather than into a family of its own.
+func hasCreatedTimestamp(mf *dto.MetricFamily) bool {
+	return slices.ContainsFunc(mf.GetMetric(), func(m *dto.Metric) bool {
+		return m.GetCounter().GetCreatedTimestamp() != nil || m.GetHistogram().GetCreatedTimestamp() != nil ||
+			m.GetSummary().GetCreatedTimestamp() != nil
+	})
 }
 
 func orNone(s string) string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/obslint/obslint/checks"
@@ -44,7 +45,12 @@ type Options struct {
 // and decodes it: the cap then applies to the decoded exposition, which is
 // what a decompression bomb would inflate.
 // Its own Transport also means no HTTP_PROXY from the environment.
-var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
+//
+// Every scrape dials a new connection, as a Prometheus server's scrapes
+// mostly do: behind gunicorn or Node's cluster, one keep-alive connection
+// always reaches the same worker, which hides workers that each serve their
+// own registry (fixtures/services/python-multiworker/README.md).
+var client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 
 // Fetch scrapes url once. It never fails: transport problems (refused,
 // timeout, body read error) are in Scrape.Err with the URL and what happened.
@@ -93,4 +99,55 @@ func Fetch(ctx context.Context, url, phase string, opt Options) checks.Scrape {
 		s.Families, s.ParseErr = nil, ""
 	}
 	return s
+}
+
+// Series bounds a run of scrapes of one endpoint.
+type Series struct {
+	N   int           // scrapes at most
+	Gap time.Duration // pause before each scrape after the first
+	// MaxBytes stops the series once the bodies fetched so far add up to
+	// it: a huge exposition is judged on fewer scrapes rather than filling
+	// memory (every scrape keeps its body and parsed families).
+	MaxBytes int64
+}
+
+// FetchSeries scrapes url up to s.N times, s.Gap apart. The scrapes are named
+// phase, phase-2, phase-3 …. It stops early at the first scrape that got no
+// 2xx answer (a dead or failing endpoint would only repeat it, one timeout
+// each), when the byte budget is spent, or when ctx ends.
+func FetchSeries(ctx context.Context, url, phase string, s Series, opt Options) []checks.Scrape {
+	var out []checks.Scrape
+	var total int64
+	for i := range max(s.N, 1) {
+		name := phase
+		if i > 0 {
+			name = phase + "-" + strconv.Itoa(i+1)
+			if !sleep(ctx, s.Gap) {
+				break
+			}
+		}
+		sc := Fetch(ctx, url, name, opt)
+		out = append(out, sc)
+		total += int64(len(sc.Body))
+		if sc.Err != "" || sc.Status < 200 || sc.Status > 299 || (s.MaxBytes > 0 && total >= s.MaxBytes) {
+			break
+		}
+	}
+	return out
+}
+
+// sleep waits d, or less when ctx ends first; it reports whether ctx is
+// still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -222,4 +224,81 @@ func TestFetchRespectsParentContext(t *testing.T) {
 	s := Fetch(ctx, srv.URL, "x", Options{Timeout: time.Minute})
 	assert.NotEmpty(t, s.Err)
 	assert.Less(t, time.Since(start), 3*time.Second)
+}
+
+// Each scrape must arrive on its own connection: behind gunicorn or Node's
+// cluster a reused connection always reaches the same worker.
+func TestFetchNewConnectionPerScrape(t *testing.T) {
+	var mu sync.Mutex
+	conns := map[string]int{} // remote addr → requests seen on it
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		conns[r.RemoteAddr]++
+		mu.Unlock()
+		_, _ = io.WriteString(w, exposition)
+	}))
+	defer srv.Close()
+	for range 4 {
+		s := Fetch(t.Context(), srv.URL, "x", Options{})
+		require.Empty(t, s.Err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Len(t, conns, 4, "requests per connection: %v", conns)
+}
+
+func TestFetchSeries(t *testing.T) {
+	var n atomic.Int32
+	ok := func(w http.ResponseWriter, r *http.Request) { n.Add(1); _, _ = io.WriteString(w, exposition) }
+	tests := []struct {
+		name       string
+		handler    http.HandlerFunc
+		series     Series
+		wantPhases []string
+	}{
+		{"all scrapes, named", ok, Series{N: 4, Gap: time.Millisecond},
+			[]string{"after", "after-2", "after-3", "after-4"}},
+		{"N zero still scrapes once", ok, Series{}, []string{"after"}},
+		{"stops at the first failing answer", func(w http.ResponseWriter, r *http.Request) {
+			if n.Add(1) == 2 {
+				http.Error(w, "boom", http.StatusInternalServerError)
+				return
+			}
+			_, _ = io.WriteString(w, exposition)
+		}, Series{N: 5}, []string{"after", "after-2"}},
+		{"stops when the byte budget is spent", ok, Series{N: 10, MaxBytes: int64(2*len(exposition) + 1)},
+			[]string{"after", "after-2", "after-3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n.Store(0)
+			srv := httptest.NewServer(tt.handler)
+			defer srv.Close()
+			got := FetchSeries(t.Context(), srv.URL, "after", tt.series, Options{Timeout: 5 * time.Second})
+			var phases []string
+			for _, s := range got {
+				phases = append(phases, s.Phase)
+			}
+			assert.Equal(t, tt.wantPhases, phases)
+			assert.Equal(t, int32(len(tt.wantPhases)), n.Load(), "requests sent")
+		})
+	}
+}
+
+func TestFetchSeriesStopsOnRefusedAndOnContext(t *testing.T) {
+	refused := httptest.NewServer(http.NotFoundHandler())
+	url := refused.URL
+	refused.Close()
+	got := FetchSeries(t.Context(), url, "after", Series{N: 50, Gap: time.Second}, Options{Timeout: time.Second})
+	require.Len(t, got, 1, "a refused scrape is not repeated")
+	assert.NotEmpty(t, got[0].Err)
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, exposition) }))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 150*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	got = FetchSeries(ctx, srv.URL, "after", Series{N: 50, Gap: 100 * time.Millisecond}, Options{})
+	assert.Less(t, time.Since(start), 2*time.Second, "the gap must end with the context")
+	assert.Less(t, len(got), 5)
 }
