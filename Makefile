@@ -5,7 +5,7 @@
 
 GO        ?= go
 BIN       := bin/obslint
-NODE_DIRS := examples/node-express fixtures/services/node-broken
+NODE_DIRS := examples/node-express fixtures/services/node-broken tools/sarif
 PY_DIRS   := examples/python-fastapi fixtures/services/python-broken fixtures/services/python-multiworker
 PYTHON    ?= python3
 STATICCHECK_VERSION := v0.8.2
@@ -53,6 +53,7 @@ bench: build
 docs:
 	$(GO) run ./cmd/obslint rules --format markdown > docs/rules.md.tmp || { rm -f docs/rules.md.tmp; exit 1; }
 	mv docs/rules.md.tmp docs/rules.md
+	$(GO) test ./internal/config -run TestGeneratedDocs -update
 
 clean:
 	rm -rf bin

@@ -37,6 +37,10 @@ type Evidence struct {
 	Problems []Problem
 	// Expect holds what the user declared the service must expose.
 	Expect Expectations
+	// Stopped is when obslint asked the service to stop (zero offline, or
+	// when it was never asked). Lines that arrive after it were held back
+	// until exit: see logs/flushed.
+	Stopped time.Time
 }
 
 // Target identifies the service under test.
@@ -68,6 +72,11 @@ type Expectations struct {
 	DurationMetric string `json:"duration_metric,omitempty"`
 	// RequiredMetrics must exist in the last scrape.
 	RequiredMetrics []string `json:"required_metrics,omitempty"`
+	// Routes are route templates that must each have a SERVER span.
+	Routes []string `json:"routes,omitempty"`
+	// LogFields must be present on every JSON log line; a dotted name
+	// ("http.method") may also be a nested object path.
+	LogFields []string `json:"log_fields,omitempty"`
 }
 
 // Problem is a capture problem or a limit that was hit.
@@ -175,6 +184,9 @@ type LogLine struct {
 	Raw    string    `json:"raw"`    // capped at the line limit
 	// Truncated is true when the line was longer than the limit.
 	Truncated bool `json:"truncated,omitempty"`
+	// InvalidUTF8 is true when the service wrote bytes that are not UTF-8;
+	// Raw holds them as U+FFFD (see CleanUTF8).
+	InvalidUTF8 bool `json:"invalid_utf8,omitempty"`
 	// Fields is the parsed JSON object; nil when the line is not one.
 	Fields   map[string]any `json:"-"`
 	ParseErr string         `json:"parse_error,omitempty"`

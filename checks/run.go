@@ -78,6 +78,21 @@ type Result struct {
 	Rules         []RuleResult      `json:"rules"`
 	Findings      []Finding         `json:"findings"`
 	Problems      []Problem         `json:"problems,omitempty"`
+	// Baselined are findings a --baseline file accepts: known debt, listed
+	// apart from Findings and not counted toward --fail-on.
+	Baselined []Finding `json:"baselined,omitempty"`
+	// StaleBaseline are baseline entries that no finding matched any more.
+	StaleBaseline []StaleEntry `json:"stale_baseline,omitempty"`
+}
+
+// StaleEntry is a baseline entry (rule + subject) that no longer occurs,
+// Count times. It carries a severity so --fail-on can gate on it like a
+// finding: a suppression must not outlive its problem unnoticed.
+type StaleEntry struct {
+	Rule     string   `json:"rule"`
+	Subject  string   `json:"subject"`
+	Count    int      `json:"count"`
+	Severity Severity `json:"severity"`
 }
 
 // Options select and tune rules for one run.
@@ -298,10 +313,16 @@ func summarize(res Result) Summary {
 	return s
 }
 
-// Failed reports whether any finding is at or above the threshold.
+// Failed reports whether any finding, or stale baseline entry, is at or
+// above the threshold. Baselined findings never fail a run.
 func (r Result) Failed(threshold Severity) bool {
 	for _, f := range r.Findings {
 		if f.Severity >= threshold {
+			return true
+		}
+	}
+	for _, e := range r.StaleBaseline {
+		if e.Severity >= threshold {
 			return true
 		}
 	}

@@ -13,10 +13,12 @@ import "github.com/obslint/obslint/checks"
 // Rules is the logs/ catalogue.
 var Rules = []*checks.Rule{
 	JSON,
+	Flushed,
 	Timestamp,
 	Level,
 	Message,
 	TraceContext,
 	ErrorStructure,
 	NoSecrets,
+	ExpectedFields,
 }

@@ -23,4 +23,5 @@ var Rules = []*checks.Rule{
 	HTTPServerDuration,
 	HTTPTraffic,
 	LabelCardinality,
+	Expected,
 }

@@ -18,4 +18,5 @@ var Rules = []*checks.Rule{
 	SpanName,
 	Status,
 	Structure,
+	ExpectedRoutes,
 }

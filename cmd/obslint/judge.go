@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/internal/baseline"
 	"github.com/obslint/obslint/internal/config"
 	"github.com/obslint/obslint/internal/offline"
 	"github.com/obslint/obslint/internal/progress"
@@ -27,13 +29,14 @@ type judgeFlags struct {
 	outputs    []string
 	configPath string
 	limits     offline.Limits
+	tuneFlags
 }
 
 func (j *judgeFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&j.profile, "profile", checks.ProfileAuto, "stack conventions to judge by: auto, node or python")
 	fs.StringVar(&j.failOn, "fail-on", "error", "exit 1 on findings at or above this severity: error, warning or info")
-	fs.StringVar(&j.format, "format", "text", "report format on standard output: text or json")
+	fs.StringVar(&j.format, "format", "text", "report format on standard output: text, json, sarif, junit, markdown or github")
 	fs.StringArrayVar(&j.outputs, "output", nil, "also write a report as FORMAT=PATH (repeatable; PATH - is standard output);\n"+
 		"with --output, standard output gets a report only if --format is given")
 	fs.StringVar(&j.configPath, "config", config.FileName, "config file; a missing default file is fine, flags win over it")
@@ -42,6 +45,7 @@ func (j *judgeFlags) register(cmd *cobra.Command) {
 	fs.IntVar(&j.limits.MaxLines, "max-log-lines", d.MaxLines, "log lines (and OTLP log records) kept; more are counted and reported")
 	fs.Int64Var(&j.limits.MaxScrapeBytes, "max-scrape-bytes", d.MaxScrapeBytes, "larger expositions (after gzip) are cut and reported")
 	fs.IntVar(&j.limits.MaxSpans, "max-spans", d.MaxSpans, "spans kept; more are counted and reported")
+	j.tuneFlags.register(fs)
 }
 
 // plan is what judgeFlags resolve to. It is built before any capture so a
@@ -53,6 +57,10 @@ type plan struct {
 	cfg     config.Config
 	options checks.Options
 	limits  offline.Limits
+	// baseline, when given, is applied to the result; stale is the
+	// severity of its entries that no longer occur.
+	baseline *baseline.File
+	stale    checks.Severity
 }
 
 func (a *app) resolve(cmd *cobra.Command, j *judgeFlags) (plan, error) {
@@ -67,11 +75,6 @@ func (a *app) resolve(cmd *cobra.Command, j *judgeFlags) (plan, error) {
 		errs = append(errs, fmt.Errorf("--fail-on: %w", err))
 	}
 	p.failOn = sev
-	l := j.limits
-	if l.MaxLineBytes <= 0 || l.MaxLines <= 0 || l.MaxScrapeBytes <= 0 || l.MaxSpans <= 0 {
-		errs = append(errs, errors.New("--max-log-line-bytes, --max-log-lines, --max-scrape-bytes and --max-spans must be positive"))
-	}
-	p.limits = l
 	if len(j.outputs) == 0 || cmd.Flags().Changed("format") {
 		f, err := report.ParseFormat(j.format)
 		if err != nil {
@@ -86,6 +89,9 @@ func (a *app) resolve(cmd *cobra.Command, j *judgeFlags) (plan, error) {
 		}
 		p.outputs = append(p.outputs, out)
 	}
+	if err := checkOutputPaths(p.outputs); err != nil {
+		errs = append(errs, err)
+	}
 	cfg, found, err := config.Load(j.configPath)
 	switch {
 	case err != nil:
@@ -93,41 +99,95 @@ func (a *app) resolve(cmd *cobra.Command, j *judgeFlags) (plan, error) {
 	case !found && cmd.Flags().Changed("config"):
 		errs = append(errs, fmt.Errorf("--config: %s: no such file", j.configPath))
 	}
-	p.cfg = cfg
 	if !cmd.Flags().Changed("profile") && cfg.Profile != "" {
 		p.profile = cfg.Profile
 	}
-	opts, err := a.ruleOptions(cfg.Rules)
+	if err := j.applyExpect(&cfg.Expect); err != nil {
+		errs = append(errs, err)
+	}
+	p.cfg = cfg
+	opts, err := a.ruleOptions(cfg.Rules, cfg.Source)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", j.configPath, err))
+		errs = append(errs, err)
+	}
+	if err := j.applyRules(a, &opts); err != nil {
+		errs = append(errs, err)
 	}
 	p.options = opts
+	p.limits = j.fileLimits(cmd, cfg.Limits)
+	l := p.limits
+	if l.MaxLineBytes <= 0 || l.MaxLines <= 0 || l.MaxScrapeBytes <= 0 || l.MaxSpans <= 0 {
+		errs = append(errs, errors.New("--max-log-line-bytes, --max-log-lines, --max-scrape-bytes and --max-spans must be positive"))
+	}
+	p.baseline, p.stale, err = j.loadBaseline()
+	if err != nil {
+		errs = append(errs, err)
+	}
 	return p, errors.Join(errs...)
+}
+
+// fileLimits takes each limit from the file unless its flag was given.
+func (j *judgeFlags) fileLimits(cmd *cobra.Command, f config.Limits) offline.Limits {
+	l := j.limits
+	changed := cmd.Flags().Changed
+	if !changed("max-log-line-bytes") && f.MaxLogLineBytes > 0 {
+		l.MaxLineBytes = f.MaxLogLineBytes
+	}
+	if !changed("max-log-lines") && f.MaxLogLines > 0 {
+		l.MaxLines = f.MaxLogLines
+	}
+	if !changed("max-scrape-bytes") && f.MaxScrapeBytes > 0 {
+		l.MaxScrapeBytes = f.MaxScrapeBytes
+	}
+	if !changed("max-spans") && f.MaxSpans > 0 {
+		l.MaxSpans = f.MaxSpans
+	}
+	return l
 }
 
 // ruleOptions turns the config's rules section into run options. A rule ID
 // that names nothing is an error: a silent typo would keep a rule running
-// that the user believes disabled.
-func (a *app) ruleOptions(r config.Rules) (checks.Options, error) {
+// that the user believes disabled. Errors name the key and its line.
+func (a *app) ruleOptions(r config.Rules, src *config.Source) (checks.Options, error) {
 	opts := checks.Options{Disabled: map[string]string{}, Severity: map[string]checks.Severity{}}
 	var errs []error
 	for _, id := range sortedKeys(r.Disable) {
-		if err := a.knownRule(id, true); err != nil {
-			errs = append(errs, fmt.Errorf("rules::disable::%s: %w", id, err))
+		if err := a.ruleKeyError(src, "rules::disable::"+id, id, true); err != nil {
+			errs = append(errs, err)
 		}
 		opts.Disabled[id] = r.Disable[id]
 	}
 	for _, id := range sortedKeys(r.Severity) {
-		if err := a.knownRule(id, false); err != nil {
-			errs = append(errs, fmt.Errorf("rules::severity::%s: %w", id, err))
+		key := "rules::severity::" + id
+		if err := a.ruleKeyError(src, key, id, false); err != nil {
+			errs = append(errs, err)
 		}
 		sev, err := checks.ParseSeverity(r.Severity[id])
 		if err != nil {
-			errs = append(errs, fmt.Errorf("rules::severity::%s: %w", id, err))
+			errs = append(errs, src.Errorf(key, "", "%v", err))
 		}
 		opts.Severity[id] = sev
 	}
 	return opts, errors.Join(errs...)
+}
+
+// ruleKeyError locates knownRule's complaint about a rule key in the file,
+// with the closest known ID as the hint.
+func (a *app) ruleKeyError(src *config.Source, key, id string, patternOK bool) error {
+	if a.knownRule(id, patternOK) == nil {
+		return nil
+	}
+	if _, ok := strings.CutSuffix(id, "/*"); ok && patternOK {
+		return src.Errorf(key, "want metrics, logs, traces or correlation", "unknown signal %q", strings.TrimSuffix(id, "/*"))
+	}
+	var ids []string
+	for _, r := range a.rules() {
+		ids = append(ids, r.ID)
+	}
+	if s := closest(id, ids); s != "" {
+		return src.Errorf(key, "did you mean "+s+"?", "unknown rule %s", id)
+	}
+	return src.Errorf(key, "see obslint rules", "unknown rule %s", id)
 }
 
 func (a *app) knownRule(id string, patternOK bool) error {
@@ -155,9 +215,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // judge resolves the profile, runs the catalogue and stamps the result with
 // the tool, when the capture started and how long its phases took.
 func (a *app) judge(ev *checks.Evidence, p plan, started time.Time, timings []runner.Timing) checks.Result {
-	if ev.Expect.DurationMetric == "" && len(ev.Expect.RequiredMetrics) == 0 {
-		ev.Expect = checks.Expectations{DurationMetric: p.cfg.Expect.DurationMetric, RequiredMetrics: p.cfg.Expect.RequiredMetrics}
-	}
+	ev.Expect = expectations(ev.Expect, p.cfg.Expect)
 	// A profile recorded with the evidence (evidence.json, or set by the
 	// runner) stands unless the user asked for one.
 	if p.profile != checks.ProfileAuto || ev.Target.Profile == "" {
@@ -170,7 +228,23 @@ func (a *app) judge(ev *checks.Evidence, p plan, started time.Time, timings []ru
 	if len(timings) > 0 {
 		res.Timings = timingMap(append(timings, runner.Timing{Phase: "judge", Duration: a.now().Sub(judging)}))
 	}
+	if p.baseline != nil {
+		baseline.Apply(&res, *p.baseline, p.stale)
+	}
 	return res
+}
+
+// expectations merges what the evidence recorded (evidence.json, or the
+// runner) with the config and flags: lists are joined, and a duration metric
+// recorded with the evidence stands.
+func expectations(ev checks.Expectations, cfg config.Expect) checks.Expectations {
+	c := cfg.Expectations()
+	return checks.Expectations{
+		DurationMetric:  cmp.Or(ev.DurationMetric, c.DurationMetric),
+		RequiredMetrics: union(ev.RequiredMetrics, c.RequiredMetrics),
+		Routes:          union(ev.Routes, c.Routes),
+		LogFields:       union(ev.LogFields, c.LogFields),
+	}
 }
 
 // timingMap sums phase durations; a phase may run more than once.
@@ -189,15 +263,17 @@ func timingMap(ts []runner.Timing) map[string]string {
 // report writes every requested report, then turns findings at or above
 // --fail-on into errFindings. Every output is attempted even if one fails.
 func (a *app) report(res checks.Result, p plan) error {
-	color := progress.IsTerminal(a.stdout) && a.getenv("NO_COLOR") == ""
+	opt := a.reportOptions(p)
+	onStdout := opt
+	onStdout.Color = progress.IsTerminal(a.stdout) && a.getenv("NO_COLOR") == ""
 	var errs []error
 	for _, o := range p.outputs {
 		if o.Path == "-" {
-			errs = append(errs, report.Write(a.stdout, o.Format, res, report.Options{Color: color}))
+			errs = append(errs, report.Write(a.stdout, o.Format, res, onStdout))
 			continue
 		}
 		var buf bytes.Buffer
-		if err := report.Write(&buf, o.Format, res, report.Options{}); err != nil {
+		if err := report.Write(&buf, o.Format, res, opt); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -205,6 +281,7 @@ func (a *app) report(res checks.Result, p plan) error {
 			errs = append(errs, fmt.Errorf("--output %s=%s: %w", o.Format, o.Path, err))
 		}
 	}
+	errs = append(errs, a.annotate(res, p, opt))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

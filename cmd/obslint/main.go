@@ -96,6 +96,7 @@ func (a *app) rootCommand() *cobra.Command {
 		return fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())
 	})
 	root.AddCommand(a.versionCommand(), a.rulesCommand(), a.explainCommand(), a.lintCommand(), a.runCommand())
+	root.AddCommand(a.initCommand(), a.baselineCommand())
 	return root
 }
 

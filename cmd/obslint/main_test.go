@@ -105,7 +105,7 @@ func TestLintUsageErrors(t *testing.T) {
 		{"missing file", []string{"--metrics", missing}, missing},
 		{"missing second scrape", []string{"--metrics", prom, "--metrics", missing}, missing},
 		{"missing log file", []string{"--logs", missing}, missing},
-		{"unknown format", []string{"--metrics", prom, "--format", "xml"}, `unknown format "xml" (valid: text, json)`},
+		{"unknown format", []string{"--metrics", prom, "--format", "xml"}, `unknown format "xml" (valid: text, json, sarif, junit, markdown, github)`},
 		{"unknown output format", []string{"--metrics", prom, "--output", "xml=r.xml"}, `unknown format "xml"`},
 		{"output without path", []string{"--metrics", prom, "--output", "json"}, "want FORMAT=PATH"},
 		{"unwritable output", []string{"--metrics", prom, "--output", "json=" + filepath.Join(missing, "r.json")}, "r.json"},
@@ -210,9 +210,9 @@ func TestConfigNamingUnknownRule(t *testing.T) {
 	cfg := writeFile(t, "obslint.yaml", "rules:\n  disable:\n    metrics/always-fail: flaky\n    bogus/*: x\n  severity:\n    logs/needs-logs: fatal\n")
 	o := obslint(t, fakeApp(), "", "lint", "--metrics", prom, "--config", cfg)
 	assert.Equal(t, exitError, o.code)
-	assert.Contains(t, o.stderr, "rules::disable::metrics/always-fail: unknown rule metrics/always-fail; did you mean metrics/always-fails?")
-	assert.Contains(t, o.stderr, `rules::disable::bogus/*: unknown signal "bogus"`)
-	assert.Contains(t, o.stderr, `rules::severity::logs/needs-logs: unknown severity "fatal"`)
+	assert.Contains(t, o.stderr, "rules::disable::metrics/always-fail: unknown rule metrics/always-fail at "+cfg+":3; did you mean metrics/always-fails?")
+	assert.Contains(t, o.stderr, `rules::disable::bogus/*: unknown signal "bogus" at `+cfg+":4")
+	assert.Contains(t, o.stderr, `rules::severity::logs/needs-logs: unknown severity "fatal" (want error, warning or info) at `+cfg+":6")
 }
 
 func TestRulesAndExplain(t *testing.T) {

@@ -147,10 +147,13 @@ func TestRulesMarkdownFormat(t *testing.T) {
 	assert.Contains(t, o.stdout, "| [logs/needs-logs](#logsneeds-logs) | error | needs logs |")
 
 	prom := writeFile(t, "x.prom", exposition)
-	for _, args := range [][]string{{"--format", "markdown"}, {"--output", "markdown=report.md"}} {
-		o := obslint(t, fakeApp(), "", append([]string{"lint", "--metrics", prom}, args...)...)
-		assert.Equal(t, exitError, o.code, args)
-		assert.Contains(t, o.stderr, `format "markdown" is not supported for reports yet (valid: text, json)`, args)
-		assert.Empty(t, o.stdout, args)
-	}
+	// For lint and run, markdown is the step summary of a result, not the
+	// rule reference; the other way round, sarif cannot list rules.
+	o = obslint(t, fakeApp(), "", "lint", "--metrics", prom, "--format", "markdown")
+	assert.Equal(t, exitOK, o.code, o.stderr)
+	assert.Contains(t, o.stdout, "| [metrics/always-fails](")
+	assert.NotContains(t, o.stdout, "\n### metrics/always-fails\n")
+	o = obslint(t, fakeApp(), "", "rules", "--format", "sarif")
+	assert.Equal(t, exitError, o.code)
+	assert.Contains(t, o.stderr, `format "sarif" is not available for rules (valid: text, json, markdown)`)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,7 +44,7 @@ func (a *app) runCommand() *cobra.Command {
 	fs.StringVar(&f.metricsPath, "metrics-path", config.DefaultMetricsPath, "metrics path under --url")
 	fs.StringVar(&f.metricsURL, "metrics-url", "", "full metrics URL, when not under --url")
 	fs.StringVar(&f.ready, "ready", "", "path or URL that answers 2xx once the service is ready (default: the metrics URL)")
-	fs.StringArrayVar(&f.probes, "probe", nil, "extra probe: 'METHOD /path [route=/template] [status=N] [header=Name:Value]' (repeatable)")
+	fs.StringArrayVar(&f.probes, "probe", nil, "extra probe: 'METHOD /path [route=/template] [status=N] [header=Name:Value] [body=REST]' (repeatable)")
 	fs.DurationVar(&f.timeout, "timeout", config.DefaultTimeout, "bound on the whole run")
 	fs.DurationVar(&f.readyTimeout, "ready-timeout", config.DefaultReadyTimeout, "how long the service may take to get ready")
 	fs.DurationVar(&f.probeTimeout, "probe-timeout", config.DefaultProbeTimeout, "bound on each probe request and scrape")
@@ -147,11 +148,19 @@ func (f *runFlags) merge(cmd *cobra.Command, cfg config.Config, args []string) (
 }
 
 // parseProbe reads a --probe value with the prober's own parser:
-// `GET /users/42 route=/users/:id status=200`.
+// `GET /users/42 route=/users/:id status=200`. A body, which may hold
+// spaces, comes last and takes the rest: `POST /orders body={"sku": "A-1"}`.
 func parseProbe(s string) (config.Probe, error) {
-	sp, err := probe.ParseSpec(s)
+	spec, body := s, ""
+	if i := strings.Index(s, " body="); i >= 0 {
+		spec, body = s[:i], s[i+len(" body="):]
+		if body == "" {
+			return config.Probe{}, fmt.Errorf("--probe %q: option \"body\": want body=CONTENT", s)
+		}
+	}
+	sp, err := probe.ParseSpec(spec)
 	if err != nil {
 		return config.Probe{}, errors.New("--" + err.Error())
 	}
-	return config.Probe{Method: sp.Method, Path: sp.Path, Route: sp.Route, Status: sp.Status, Headers: sp.Headers}, nil
+	return config.Probe{Method: sp.Method, Path: sp.Path, Route: sp.Route, Status: sp.Status, Headers: sp.Headers, Body: body}, nil
 }

@@ -43,6 +43,8 @@ type Spec struct {
 	// Status is the expected status; 0 accepts any.
 	Status  int
 	Headers map[string]string
+	// Body is sent as the request body ("" sends none).
+	Body string
 }
 
 // ParseSpec parses `GET /users/42 route=/users/:id status=200`: a method, a
@@ -215,7 +217,11 @@ func send(ctx context.Context, client *http.Client, sp Spec, canaries []checks.C
 	defer cancel()
 	p.Start = time.Now()
 
-	req, err := http.NewRequestWithContext(rctx, sp.Method, strings.TrimRight(opt.BaseURL, "/")+p.Path, nil)
+	var body io.Reader
+	if sp.Body != "" {
+		body = strings.NewReader(sp.Body)
+	}
+	req, err := http.NewRequestWithContext(rctx, sp.Method, strings.TrimRight(opt.BaseURL, "/")+p.Path, body)
 	if err != nil {
 		p.Err = err.Error()
 		p.End = time.Now()

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -242,4 +243,17 @@ func TestIDs(t *testing.T) {
 	}
 	p := checks.Probe{TraceID: NewTraceID()}
 	assert.True(t, p.Traced())
+}
+
+func TestRunSendsBody(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r.Method + " " + string(b)
+	}))
+	defer srv.Close()
+	probes := Run(context.Background(), []Spec{{Method: "POST", Path: "/orders", Body: `{"item":1}`}}, nil, Options{BaseURL: srv.URL, Gap: -1})
+	require.Len(t, probes, 1)
+	assert.Equal(t, 200, probes[0].Status)
+	assert.Equal(t, `POST {"item":1}`, <-got)
 }

@@ -24,6 +24,17 @@ type jsonReport struct {
 	Rules         []jsonRule        `json:"rules"`
 	Findings      []jsonFinding     `json:"findings"`
 	Problems      []jsonProblem     `json:"problems"`
+	// Baselined and StaleBaseline are present only when a --baseline file
+	// was applied (docs/report-json.md).
+	Baselined     []jsonFinding `json:"baselined,omitempty"`
+	StaleBaseline []jsonStale   `json:"stale_baseline,omitempty"`
+}
+
+type jsonStale struct {
+	Rule     string `json:"rule"`
+	Subject  string `json:"subject"`
+	Count    int    `json:"count"`
+	Severity string `json:"severity"`
 }
 
 type jsonTool struct {
@@ -120,11 +131,21 @@ func toJSON(res checks.Result) jsonReport {
 			Severity: r.Severity.String(), Summary: r.Summary, Reason: r.Reason, Findings: r.Findings})
 	}
 	for _, f := range res.Findings {
-		out.Findings = append(out.Findings, jsonFinding{Rule: f.Rule, Severity: f.Severity.String(),
-			Message: f.Message, Subject: f.Subject, Evidence: f.Evidence, Fix: f.Fix, Docs: f.Docs})
+		out.Findings = append(out.Findings, toJSONFinding(f))
+	}
+	for _, f := range res.Baselined {
+		out.Baselined = append(out.Baselined, toJSONFinding(f))
+	}
+	for _, e := range res.StaleBaseline {
+		out.StaleBaseline = append(out.StaleBaseline, jsonStale{Rule: e.Rule, Subject: e.Subject, Count: e.Count, Severity: e.Severity.String()})
 	}
 	for _, p := range res.Problems {
 		out.Problems = append(out.Problems, jsonProblem(p))
 	}
 	return out
+}
+
+func toJSONFinding(f checks.Finding) jsonFinding {
+	return jsonFinding{Rule: f.Rule, Severity: f.Severity.String(),
+		Message: f.Message, Subject: f.Subject, Evidence: f.Evidence, Fix: f.Fix, Docs: f.Docs}
 }

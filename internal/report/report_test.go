@@ -151,9 +151,12 @@ func TestParseFormat(t *testing.T) {
 		{"text", Text, ""},
 		{"json", JSON, ""},
 		{" JSON ", JSON, ""},
-		{"sarif", 0, `unknown format "sarif" (valid: text, json)`},
-		{"", 0, `unknown format "" (valid: text, json)`},
-		{"markdown", 0, `format "markdown" is not supported for reports yet (valid: text, json)`},
+		{"sarif", SARIF, ""},
+		{"junit", JUnit, ""},
+		{"Markdown", Markdown, ""},
+		{"github", GitHub, ""},
+		{"", 0, `unknown format "" (valid: text, json, sarif, junit, markdown, github)`},
+		{"xml", 0, `unknown format "xml" (valid: text, json, sarif, junit, markdown, github)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
@@ -179,6 +182,7 @@ func TestParseRulesFormat(t *testing.T) {
 		{"json", JSON, ""},
 		{" Markdown", Markdown, ""},
 		{"md", 0, `unknown format "md" (valid: text, json, markdown)`},
+		{"sarif", 0, `format "sarif" is not available for rules (valid: text, json, markdown)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
@@ -212,7 +216,8 @@ func TestParseOutput(t *testing.T) {
 		{"json=a=b.json", Output{JSON, "a=b.json"}, ""},
 		{"report.json", Output{}, `output "report.json": want FORMAT=PATH, e.g. json=report.json`},
 		{"json=", Output{}, `output "json=": want FORMAT=PATH, e.g. json=report.json`},
-		{"xml=r.xml", Output{}, `output "xml=r.xml": unknown format "xml" (valid: text, json)`},
+		{"sarif=out/obslint.sarif", Output{SARIF, "out/obslint.sarif"}, ""},
+		{"xml=r.xml", Output{}, `output "xml=r.xml": unknown format "xml" (valid: text, json, sarif, junit, markdown, github)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
@@ -231,8 +236,7 @@ func TestWriteUnknownFormat(t *testing.T) {
 	var buf bytes.Buffer
 	assert.Error(t, Write(&buf, Format(99), sample(), Options{}))
 	assert.Error(t, WriteRules(&buf, Format(99), nil))
-	assert.EqualError(t, Write(&buf, Markdown, sample(), Options{}),
-		"report: markdown reports are not supported yet (markdown lists only the rules)")
+	assert.EqualError(t, WriteRules(&buf, SARIF, nil), "report: format sarif cannot list rules")
 	assert.Empty(t, buf.String())
 }
 
@@ -241,7 +245,7 @@ type failingWriter struct{}
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestWriteReportsWriterErrors(t *testing.T) {
-	for _, f := range []Format{Text, JSON} {
+	for _, f := range reportFormats {
 		assert.EqualError(t, Write(failingWriter{}, f, sample(), Options{}), "disk full", f.String())
 	}
 	for _, f := range ruleFormats {

@@ -276,6 +276,7 @@ func writeSummary(b *strings.Builder, p painter, res checks.Result) {
 	}
 	fmt.Fprintf(b, "\nsummary: %s; %s; %d passed, %d failed, %d not evaluated, %d disabled\n",
 		counts, score, s.Passed, s.Failed, s.NotEvaluated, s.Disabled)
+	writeBaseline(b, p, res)
 	if len(res.Problems) > 0 {
 		fmt.Fprintf(b, "%s\n", p.paint(ansiYellow, "problems:"))
 		for _, pr := range res.Problems {

@@ -57,6 +57,29 @@ const quietAfterSpans = 300 * time.Millisecond
 // attributed to probes by time; see logs/trace-context).
 const probeSettle = 100 * time.Millisecond
 
+// afterScrapes is the series of scrapes after probing ("after", "after-2"
+// …). One is enough for rules that compare the first and the last scrape;
+// the others are there to catch several worker processes that each serve
+// their own registry (gunicorn -w N without prometheus_client's
+// multiprocess mode, Node's cluster without an aggregator): every scrape
+// gets a new connection (internal/scrape) and so whichever worker wins the
+// accept, and the fault shows as soon as two scrapes reach two workers
+// (process_start_time_seconds differs, counters go down).
+//
+// How many: the service is missed only if the before scrape and all N after
+// scrapes land on one worker, which takes N "same worker again" steps in a
+// row. Measured on fixtures/services/python-multiworker with Go's client, a
+// new connection per scrape and 25 ms between scrapes: with 4 workers the
+// next scrape went to the same worker in 11% of steps (curl, slower: up to
+// 37%), with 2 workers in 35–43%. Back to back (1 ms apart) the worker that
+// just answered wins again 80–90% of the time with 2 workers, hence the
+// gap. With N = 12 and the conservative rates (0.37 for 4 workers, 0.5 for
+// 2), a miss takes 0.37^12 ≈ 6e-6 or 0.5^12 ≈ 2.4e-4; with the measured
+// ones 0.11^12 ≈ 3e-12 and 0.43^12 ≈ 4e-5. Each scrape of a small service
+// takes a few milliseconds, so the series costs about 12 × 27 ms ≈ 0.35 s.
+// The byte budget keeps a huge exposition from being held 12 times.
+var afterScrapes = scrape.Series{N: 12, Gap: 25 * time.Millisecond, MaxBytes: 64 << 20}
+
 // Run launches, probes, scrapes and stops the service.
 func Run(ctx context.Context, s Settings) (*Capture, error) {
 	cfg := s.Config
@@ -139,7 +162,7 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 	sopt := scrape.Options{Timeout: probeTimeout, MaxBytes: s.Limits.MaxScrapeBytes}
 	ev := &checks.Evidence{
 		Target: checks.Target{URL: base, MetricsURL: metricsURL, Command: s.Command},
-		Expect: checks.Expectations{DurationMetric: cfg.Expect.DurationMetric, RequiredMetrics: cfg.Expect.RequiredMetrics},
+		Expect: cfg.Expect.Expectations(),
 		Captured: checks.Captured{
 			Probes: true, Metrics: true, Logs: true, Traces: true,
 			LogSource:   "stdout/stderr of " + strings.Join(s.Command, " "),
@@ -164,8 +187,8 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 	time.Sleep(probeSettle)
 	phaseDone("probe")
 
-	say("scraping %s", metricsURL)
-	ev.Scrapes = append(ev.Scrapes, scrape.Fetch(ctx, metricsURL, "after", sopt))
+	say("scraping %s %d times", metricsURL, afterScrapes.N)
+	ev.Scrapes = append(ev.Scrapes, scrape.FetchSeries(ctx, metricsURL, "after", afterScrapes, sopt)...)
 
 	var ids []string
 	answered := 0
@@ -183,6 +206,7 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 
 	say("stopping the service")
 	exitedEarly := isClosed(proc.Done())
+	ev.Stopped = time.Now() // logs/flushed: lines arriving after this were held back until exit
 	if err := proc.Stop(grace); err != nil {
 		ev.Problems = append(ev.Problems, checks.Problem{Phase: "stop", Message: err.Error()})
 	}
@@ -258,7 +282,7 @@ func plan(cfg config.Config, metricsURL string) ([]probe.Spec, error) {
 	}
 	var specs []probe.Spec
 	for _, p := range cfg.Probes {
-		specs = append(specs, probe.Spec{Method: cmp.Or(strings.ToUpper(p.Method), "GET"), Path: p.Path, Route: p.Route, Status: p.Status, Headers: p.Headers})
+		specs = append(specs, probe.Spec{Method: cmp.Or(strings.ToUpper(p.Method), "GET"), Path: p.Path, Route: p.Route, Status: p.Status, Headers: p.Headers, Body: p.Body})
 	}
 	for _, d := range probe.DefaultPlan(mpath) {
 		if d.Status == 404 {
