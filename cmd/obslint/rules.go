@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/obslint/obslint/internal/config"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -70,34 +71,13 @@ func (a *app) unknownRule(id string) error {
 func closest(s string, candidates []string) string {
 	best, bestDist := "", -1
 	for _, c := range candidates {
-		d := levenshtein(s, c)
+		d := config.EditDistance(s, c)
 		if _, name, ok := strings.Cut(c, "/"); ok && !strings.Contains(s, "/") {
-			d = min(d, levenshtein(s, name))
+			d = min(d, config.EditDistance(s, name))
 		}
 		if bestDist < 0 || d < bestDist {
 			best, bestDist = c, d
 		}
 	}
 	return best
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

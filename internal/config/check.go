@@ -248,7 +248,7 @@ func join(path, key string) string {
 func closestKey(s string, keys []string) string {
 	best, bestDist := "", -1
 	for _, k := range keys {
-		if d := levenshtein(s, k); bestDist < 0 || d < bestDist {
+		if d := EditDistance(s, k); bestDist < 0 || d < bestDist {
 			best, bestDist = k, d
 		}
 	}
@@ -258,9 +258,9 @@ func closestKey(s string, keys []string) string {
 	return best
 }
 
-// levenshtein is the edit distance. cmd/obslint has its twin for rule IDs;
-// internal packages cannot import it.
-func levenshtein(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, in runes: the
+// one "did you mean" measure for config keys here and rule IDs in the CLI.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
