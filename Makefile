@@ -10,14 +10,14 @@ PY_DIRS   := examples/python-fastapi fixtures/services/python-broken fixtures/se
 PYTHON    ?= python3
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build demo demo-broken test test-deps lint bench docs clean
+.PHONY: build demo demo-broken test test-deps lint bench docs clean jaeger
 
 build:
 	$(GO) build -o $(BIN) ./cmd/obslint
 
 # npm ci only when package-lock.json changed since the last install; a venv
 # (.venv, from the pinned requirements.txt) only when requirements.txt did.
-test-deps:
+test-deps: jaeger
 	@for d in $(NODE_DIRS); do \
 	  if [ ! -f $$d/node_modules/.package-lock.json ] || [ $$d/package-lock.json -nt $$d/node_modules/.package-lock.json ]; then \
 	    echo "npm ci in $$d"; (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
@@ -29,6 +29,11 @@ test-deps:
 	    $(PYTHON) -m venv $$d/.venv && $$d/.venv/bin/pip install --quiet -r $$d/requirements.txt && touch $$d/.venv/.installed || exit 1; \
 	  fi; \
 	done
+
+# The Jaeger all-in-one the Jaeger tests run, built once into the obslint
+# cache (~5 min cold); prints its path.
+jaeger:
+	@tools/jaeger/build.sh
 
 demo: build test-deps
 	cd examples/node-express && ../../$(BIN) run -- node server.js

@@ -51,6 +51,11 @@ type Target struct {
 	URL           string   `json:"url,omitempty"`
 	MetricsURL    string   `json:"metrics_url,omitempty"`
 	Command       []string `json:"command,omitempty"`
+	// Shared is true when the target serves other traffic besides obslint's
+	// probes (audit): rules then judge the probes' share of the telemetry and
+	// do not blame the service for requests, lines or spans that belong to
+	// no probe or that started before obslint was listening.
+	Shared bool `json:"shared,omitempty"`
 }
 
 // Captured records which evidence sources were attached.

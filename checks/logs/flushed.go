@@ -78,7 +78,7 @@ type servedStream struct {
 
 func checkFlushed(p *checks.Pass) {
 	if p.Stopped.IsZero() {
-		p.Skip("obslint did not stop the service (offline evidence): when the lines arrived is unknown")
+		p.Skip("obslint did not stop the service (audit or offline evidence): whether lines are held back until exit is unknown")
 		return
 	}
 	streams := servedStreams(p.Logs, probeTraceIDs(p.Probes), p.Stopped)

@@ -30,6 +30,11 @@ Start-up lines and plain access-log lines without context are exempt; Python's `
 means absent. Any trace id present must be well-formed. A probe during which the service logged
 nothing is not a finding.
 
+On a shared target (` + "`obslint audit`" + ` of a service that serves other traffic too) a line with a trace
+id of no probe belongs to another request, and a line without context written during a probe is
+taken for the probe's only when no line carries that probe's trace id: other requests and
+background work log in the same windows.
+
 **Node (winston)**
 
 Bad: the logger is created before the SDK starts, so instrumentation-winston never patches it:
@@ -78,12 +83,20 @@ func checkTraceContext(p *checks.Pass) {
 	probes := slices.Clone(p.Probes)
 	slices.SortStableFunc(probes, func(a, b checks.Probe) int { return a.Start.Compare(b.Start) })
 	spans := spanSets(p.Spans)
-	attr := newAttribution(probes, p.Spans)
+	attr := newAttribution(probes, p.Spans, p.Target.Shared)
+	lines := jsonLines(p.Logs)
+	carried := attr.carried(lines)
 	totals := map[string]int{}
 	var t tally
-	for _, l := range jsonLines(p.Logs) {
+	for _, l := range lines {
 		tc := readTraceContext(l.Fields)
 		pr, attributed := attr.attribute(l, tc)
+		if attributed && attr.shared && tc.traceID == "" && len(tc.problems) == 0 && carried[pr.TraceID] {
+			// A shared target: the service put this probe's context on its
+			// lines, so a line without any in the same window is most likely
+			// another request's or background work's, not this probe's.
+			attributed = false
+		}
 		subject := pr.Subject()
 		if !attributed {
 			// Outside the probes only well-formedness is judged: name the field.
@@ -167,6 +180,9 @@ func spanSets(spans []checks.Span) map[string]map[string]bool {
 // attribution finds the probe a line was written for.
 type attribution struct {
 	probes []checks.Probe // sorted by start
+	// shared: the target serves other traffic too (audit), so a line with a
+	// trace id of no probe is another request's, never a probe's by time.
+	shared bool
 	// byTrace maps a trace id to the index of the probe it served, or -1 for
 	// a trace of other traffic (obslint's scrapes, background work).
 	byTrace map[string]int
@@ -176,14 +192,20 @@ type attribution struct {
 // received SERVER spans, the traces that served a probe without continuing
 // its traceparent (broken propagation is traces/propagation's finding, not a
 // logging fault) and the traces of other traffic.
-func newAttribution(probes []checks.Probe, spans []checks.Span) attribution {
-	a := attribution{probes: probes, byTrace: map[string]int{}}
+//
+// On a shared target other requests overlap the probes, so a SERVER span
+// that started during a probe proves nothing: only the injected ids count.
+func newAttribution(probes []checks.Probe, spans []checks.Span, shared bool) attribution {
+	a := attribution{probes: probes, shared: shared, byTrace: map[string]int{}}
 	for i, pr := range probes {
 		if pr.Traced() {
 			a.byTrace[pr.TraceID] = i
 		}
 	}
 	for _, s := range spans {
+		if shared {
+			break
+		}
 		if s.Kind != checks.KindServer || s.TraceID == "" {
 			continue
 		}
@@ -212,7 +234,7 @@ func (a attribution) attribute(l checks.LogLine, tc traceCtx) (checks.Probe, boo
 		}
 		return a.probes[i], true
 	}
-	if l.Time.IsZero() {
+	if l.Time.IsZero() || (a.shared && tc.traceID != "") {
 		return checks.Probe{}, false
 	}
 	i := -1
@@ -225,6 +247,18 @@ func (a attribution) attribute(l checks.LogLine, tc traceCtx) (checks.Probe, boo
 		return checks.Probe{}, false
 	}
 	return a.probes[i], true
+}
+
+// carried lists the probe trace ids that some line carries.
+func (a attribution) carried(lines []checks.LogLine) map[string]bool {
+	out := map[string]bool{}
+	for _, l := range lines {
+		tc := readTraceContext(l.Fields)
+		if i, ok := a.byTrace[tc.traceID]; ok && tc.traceID != "" && i >= 0 {
+			out[a.probes[i].TraceID] = true
+		}
+	}
+	return out
 }
 
 // served reports whether traceID is the trace that served probe pr.

@@ -43,11 +43,12 @@ type app struct {
 	getenv         func(string) string
 	rules          func() []*checks.Rule
 	capture        func(context.Context, runner.Settings) (*runner.Capture, error)
+	auditCapture   func(context.Context, runner.AuditSettings) (*runner.Capture, error)
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
 	return &app{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, getenv: os.Getenv,
-		rules: catalogue.All, capture: runner.Run}
+		rules: catalogue.All, capture: runner.Run, auditCapture: runner.Audit}
 }
 
 func main() {
@@ -97,6 +98,7 @@ func (a *app) rootCommand() *cobra.Command {
 	})
 	root.AddCommand(a.versionCommand(), a.rulesCommand(), a.explainCommand(), a.lintCommand(), a.runCommand())
 	root.AddCommand(a.initCommand(), a.baselineCommand())
+	root.AddCommand(a.auditCommand())
 	return root
 }
 

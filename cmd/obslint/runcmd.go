@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obslint/obslint/internal/config"
+	"github.com/obslint/obslint/internal/offline"
 	"github.com/obslint/obslint/internal/probe"
 	"github.com/obslint/obslint/internal/progress"
 	"github.com/obslint/obslint/internal/runner"
@@ -26,6 +27,7 @@ type runFlags struct {
 	readyTimeout, spanWait, probeTimeout time.Duration
 	grace                                time.Duration
 	noProgress                           bool
+	saveEvidence                         string
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -51,6 +53,7 @@ func (a *app) runCommand() *cobra.Command {
 	fs.DurationVar(&f.spanWait, "span-wait", config.DefaultSpanWait, "how long to wait for the probes' spans to arrive")
 	fs.DurationVar(&f.grace, "grace", config.DefaultGrace, "how long the service may take to exit after SIGTERM before SIGKILL")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "do not show the phase display on standard error")
+	fs.StringVar(&f.saveEvidence, "save-evidence", "", "also save what was captured in DIR, for obslint lint --evidence DIR (see docs/audit.md)")
 	f.register(cmd)
 	return cmd
 }
@@ -92,19 +95,46 @@ func (a *app) run(cmd *cobra.Command, f *runFlags, args []string) error {
 	case capture == nil || capture.Evidence == nil:
 		return errors.New("the run gathered no evidence")
 	}
-	return a.report(a.judge(capture.Evidence, p, started, capture.Timings), p)
+	return a.verdict(capture, p, started, f.saveEvidence)
+}
+
+// verdict judges a capture, saves it as an evidence bundle when asked
+// (after judging, so the bundle records the resolved profile), and reports.
+// A bundle that cannot be written fails the command once the report is out.
+func (a *app) verdict(c *runner.Capture, p plan, started time.Time, saveDir string) error {
+	res := a.judge(c.Evidence, p, started, c.Timings)
+	var saveErr error
+	if saveDir != "" {
+		if err := offline.WriteDir(saveDir, c.Evidence); err != nil {
+			saveErr = fmt.Errorf("--save-evidence: %w", err)
+		}
+	}
+	reportErr := a.report(res, p)
+	switch {
+	case saveErr == nil:
+		return reportErr
+	case reportErr != nil && !errors.Is(reportErr, errFindings):
+		return errors.Join(reportErr, saveErr)
+	}
+	return saveErr // exit 2 wins over findings: the bundle asked for is missing
 }
 
 // merge lays the flags the user gave over the config file and checks the
 // result as a whole.
 func (f *runFlags) merge(cmd *cobra.Command, cfg config.Config, args []string) (config.Config, error) {
-	changed := cmd.Flags().Changed
 	if len(args) > 0 {
 		cfg.Command = args
 	}
 	if len(cfg.Command) == 0 {
 		return cfg, errors.New("no command to run: give it after --, e.g. obslint run -- node server.js, or set command in " + config.FileName)
 	}
+	return f.mergeCapture(cmd, cfg)
+}
+
+// mergeCapture lays the flags run and audit share over the config file;
+// flags a command does not define count as not given.
+func (f *runFlags) mergeCapture(cmd *cobra.Command, cfg config.Config) (config.Config, error) {
+	changed := cmd.Flags().Changed
 	for flag, dst := range map[string]*string{"url": &cfg.URL, "metrics-url": &cfg.MetricsURL, "ready": &cfg.Ready} {
 		if changed(flag) {
 			*dst = cmd.Flags().Lookup(flag).Value.String()

@@ -12,12 +12,20 @@
 //	traces.json       OTLP JSON (one ExportTraceServiceRequest, or one per line)
 //	probes.json       {"probes":[checks.Probe…], "canaries":[checks.Canary…]}
 //	evidence.json     {"target":…, "expect":…, "captured":…, "problems":…,
-//	                   "stopped": RFC 3339 time obslint asked the service to stop}
+//	                   "stopped": RFC 3339 time obslint asked the service to stop,
+//	                   "log_records": […], "otlp_metrics": […]}
+//	README.txt        what a bundle is (ignored when loading)
+//
+// WriteDir writes a bundle in this format (`run` and `audit` --save-evidence);
+// its logs.capture.jsonl lines also carry "line" and "truncated", and its
+// scrapes.json entries "url", "time", "duration", "truncated" and
+// "not_parsed" (a non-2xx answer whose body was kept but not parsed).
 package offline
 
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -246,6 +254,10 @@ type capturedLine struct {
 	Source      string    `json:"source"`
 	Raw         string    `json:"raw"`
 	InvalidUTF8 bool      `json:"invalid_utf8"`
+	// Line is the line number in its source (0: count them); Truncated
+	// says the line was cut at the line limit when it was captured.
+	Line      int  `json:"line,omitempty"`
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 func loadLogs(ev *checks.Evidence, path string, lim Limits, stdin io.Reader) error {
@@ -291,8 +303,9 @@ func loadLogs(ev *checks.Evidence, path string, lim Limits, stdin io.Reader) err
 				return fmt.Errorf("%s: line %d: not a captured log record: %v", displayName(path), n, err)
 			}
 			counts[c.Source]++
-			l := checks.ParseLogLine(c.Source, counts[c.Source], c.Raw)
+			l := checks.ParseLogLine(c.Source, cmp.Or(c.Line, counts[c.Source]), c.Raw)
 			l.Time = c.Time
+			l.Truncated = c.Truncated
 			// A JSON string cannot hold invalid bytes: the decoder made them
 			// U+FFFD, so the record itself says whether there were any.
 			l.InvalidUTF8 = c.InvalidUTF8 || !utf8.ValidString(raw)
@@ -394,6 +407,14 @@ type scrapeOverride struct {
 	Status      int    `json:"status"`
 	ContentType string `json:"content_type"`
 	Error       string `json:"error"`
+	// What a bundle records beyond the fixture essentials.
+	URL       string        `json:"url,omitempty"`
+	Time      time.Time     `json:"time,omitzero"`
+	Duration  time.Duration `json:"duration,omitempty"`
+	Truncated bool          `json:"truncated,omitempty"`
+	// NotParsed: the answer was not 2xx, so the body was kept but not
+	// parsed as an exposition (as internal/scrape does).
+	NotParsed bool `json:"not_parsed,omitempty"`
 }
 
 func applyScrapeOverrides(ev *checks.Evidence, dir string, files []string) error {
@@ -435,7 +456,17 @@ func applyScrapeOverrides(ev *checks.Evidence, dir string, files []string) error
 			s.Status = o.Status
 		}
 		if o.Error != "" {
-			s = checks.Scrape{URL: s.URL, Phase: s.Phase, Err: o.Error}
+			s = checks.Scrape{URL: s.URL, Phase: s.Phase, Status: o.Status, Err: o.Error}
+		}
+		if o.URL != "" {
+			s.URL = o.URL
+		}
+		if !o.Time.IsZero() {
+			s.Time, s.Duration = o.Time, o.Duration
+		}
+		s.Truncated = s.Truncated || o.Truncated
+		if o.NotParsed {
+			s.Families, s.ParseErr = nil, ""
 		}
 		out = append(out, s)
 	}
@@ -450,6 +481,10 @@ type evidenceFile struct {
 	Captured *checks.Captured     `json:"captured"`
 	Problems []checks.Problem     `json:"problems"`
 	Stopped  time.Time            `json:"stopped"`
+	// LogRecords and OTLPMetrics are what the embedded receiver got over
+	// OTLP besides spans (bundles only).
+	LogRecords  []checks.LogRecord  `json:"log_records,omitempty"`
+	OTLPMetrics []checks.OTLPMetric `json:"otlp_metrics,omitempty"`
 }
 
 func applyEvidenceFile(ev *checks.Evidence, path string) error {
@@ -477,5 +512,7 @@ func applyEvidenceFile(ev *checks.Evidence, path string) error {
 	}
 	ev.Problems = append(ev.Problems, ef.Problems...)
 	ev.Stopped = ef.Stopped
+	ev.LogRecords = append(ev.LogRecords, ef.LogRecords...)
+	ev.OTLPMetrics = append(ev.OTLPMetrics, ef.OTLPMetrics...)
 	return nil
 }

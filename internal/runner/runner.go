@@ -97,18 +97,8 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 	spanWait := cmp.Or(t.Spans.Duration, config.DefaultSpanWait)
 	probeTimeout := cmp.Or(t.Probe.Duration, config.DefaultProbeTimeout)
 	grace := cmp.Or(t.Grace.Duration, config.DefaultGrace)
-	say := func(format string, args ...any) {
-		if s.Progress != nil {
-			s.Progress(fmt.Sprintf(format, args...))
-		}
-	}
-	var timings []Timing
-	mark := time.Now()
-	phaseDone := func(name string) {
-		now := time.Now()
-		timings = append(timings, Timing{Phase: name, Duration: now.Sub(mark)})
-		mark = now
-	}
+	ph := newPhases(s.Progress)
+	say := ph.say
 
 	base, env, err := serviceURL(cfg.URL)
 	if err != nil {
@@ -156,7 +146,7 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 		_ = proc.Stop(grace)
 		return nil, fmt.Errorf("%w: the service did not get ready (%s): %v%s", ErrCapture, ready, err, lastLines(proc))
 	}
-	phaseDone("start")
+	ph.done("start")
 	say("ready")
 
 	sopt := scrape.Options{Timeout: probeTimeout, MaxBytes: s.Limits.MaxScrapeBytes}
@@ -169,40 +159,15 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 			TraceSource: "embedded OTLP receiver " + recv.HTTPEndpoint() + " (gRPC " + recv.GRPCEndpoint() + ")",
 		},
 	}
-	say("scraping %s", metricsURL)
-	ev.Scrapes = append(ev.Scrapes, scrape.Fetch(ctx, metricsURL, "before", sopt))
-	time.Sleep(probeSettle) // the scrape's own log line must not fall in the first probe's window
-
-	specs, err := plan(cfg, metricsURL)
-	if err != nil {
+	if err := probeAndScrape(ctx, ev, cfg, base, metricsURL, sopt, probeTimeout, ph); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCapture, err)
 	}
-	ev.Canaries = probe.NewCanaries()
-	ev.Probes = probe.Run(ctx, specs, ev.Canaries, probe.Options{
-		BaseURL: base, Timeout: probeTimeout, UserAgent: "obslint/probe",
-		Progress: func(i, n int) { say("probing %d/%d", i, n) },
-	})
-	// Let the last probe's log lines land before other traffic: lines are
-	// attributed to a probe until shortly after its response.
-	time.Sleep(probeSettle)
-	phaseDone("probe")
-
-	say("scraping %s %d times", metricsURL, afterScrapes.N)
-	ev.Scrapes = append(ev.Scrapes, scrape.FetchSeries(ctx, metricsURL, "after", afterScrapes, sopt)...)
-
-	var ids []string
-	answered := 0
-	for _, p := range ev.Probes {
-		if p.Status != 0 {
-			answered++
-			ids = append(ids, p.TraceID)
-		}
-	}
+	ids, answered := answeredTraceIDs(ev.Probes)
 	say("waiting for spans of %d probes", len(ids))
 	wctx, cancel := context.WithTimeout(ctx, spanWait)
 	missing := recv.WaitForSpans(wctx, ids, answered, quietAfterSpans)
 	cancel()
-	phaseDone("span-wait")
+	ph.done("span-wait")
 
 	say("stopping the service")
 	exitedEarly := isClosed(proc.Done())
@@ -219,7 +184,7 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 		missing = recv.WaitForSpans(fctx, ids, answered, quietAfterSpans)
 		cancel()
 	}
-	phaseDone("stop")
+	ph.done("stop")
 
 	ev.Logs = proc.Lines()
 	ev.Spans = recv.Spans()
@@ -232,7 +197,7 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 	}
 	ev.ResolveProfile(cfg.Profile)
 	ev.Target.Service = serviceName(ev)
-	return &Capture{Evidence: ev, Timings: timings}, nil
+	return &Capture{Evidence: ev, Timings: ph.timings}, nil
 }
 
 // serviceURL returns the base URL to probe and the environment that tells
@@ -268,6 +233,69 @@ func readyTarget(ready, base, metricsURL string) string {
 	}
 	u, _ := url.Parse(base)
 	return "tcp://" + u.Host
+}
+
+// phases tells progress and times the phases of a capture.
+type phases struct {
+	progress func(string)
+	timings  []Timing
+	mark     time.Time
+}
+
+func newPhases(progress func(string)) *phases {
+	return &phases{progress: progress, mark: time.Now()}
+}
+
+func (p *phases) say(format string, args ...any) {
+	if p.progress != nil {
+		p.progress(fmt.Sprintf(format, args...))
+	}
+}
+
+// done closes the phase that began at the last done (or at the start).
+func (p *phases) done(name string) {
+	now := time.Now()
+	p.timings = append(p.timings, Timing{Phase: name, Duration: now.Sub(p.mark)})
+	p.mark = now
+}
+
+// probeAndScrape is what run and audit share: a scrape before, the probe
+// plan with fresh canaries, and the series of scrapes after. It records the
+// "probe" phase; the scrapes after belong to the next one.
+func probeAndScrape(ctx context.Context, ev *checks.Evidence, cfg config.Config, base, metricsURL string, sopt scrape.Options, probeTimeout time.Duration, ph *phases) error {
+	specs, err := plan(cfg, metricsURL)
+	if err != nil {
+		return err
+	}
+	ph.say("scraping %s", metricsURL)
+	ev.Scrapes = append(ev.Scrapes, scrape.Fetch(ctx, metricsURL, "before", sopt))
+	time.Sleep(probeSettle) // the scrape's own log line must not fall in the first probe's window
+
+	ev.Canaries = probe.NewCanaries()
+	ev.Probes = probe.Run(ctx, specs, ev.Canaries, probe.Options{
+		BaseURL: base, Timeout: probeTimeout, UserAgent: "obslint/probe",
+		Progress: func(i, n int) { ph.say("probing %d/%d", i, n) },
+	})
+	// Let the last probe's log lines land before other traffic: lines are
+	// attributed to a probe until shortly after its response.
+	time.Sleep(probeSettle)
+	ph.done("probe")
+
+	ph.say("scraping %s %d times", metricsURL, afterScrapes.N)
+	ev.Scrapes = append(ev.Scrapes, scrape.FetchSeries(ctx, metricsURL, "after", afterScrapes, sopt)...)
+	return nil
+}
+
+// answeredTraceIDs lists the trace ids of the probes that got a response,
+// the ones whose spans are worth waiting for.
+func answeredTraceIDs(probes []checks.Probe) (ids []string, answered int) {
+	for _, p := range probes {
+		if p.Status != 0 {
+			answered++
+			ids = append(ids, p.TraceID)
+		}
+	}
+	return ids, answered
 }
 
 // plan is the declared probe plan plus one unknown path for a 404, or the

@@ -1,0 +1,76 @@
+package runner
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/internal/config"
+	"github.com/obslint/obslint/internal/launch"
+)
+
+func TestReachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	require.NoError(t, reachable(context.Background(), "http://"+l.Addr().String(), time.Second))
+
+	port, err := launch.FreePort()
+	require.NoError(t, err)
+	err = reachable(context.Background(), "http://127.0.0.1:"+strconv.Itoa(port), time.Second)
+	require.Error(t, err)
+	assert.Equal(t, "connection refused on 127.0.0.1:"+strconv.Itoa(port), err.Error())
+}
+
+func TestAuditNothingListeningIsCaptureError(t *testing.T) {
+	port, err := launch.FreePort()
+	require.NoError(t, err)
+	start := time.Now()
+	_, err = Audit(context.Background(), AuditSettings{Config: config.Config{URL: "http://127.0.0.1:" + strconv.Itoa(port)}})
+	require.ErrorIs(t, err, ErrCapture)
+	assert.Contains(t, err.Error(), "nothing answers at http://127.0.0.1:"+strconv.Itoa(port))
+	assert.Less(t, time.Since(start), 2*time.Second)
+}
+
+func TestAuditBadSources(t *testing.T) {
+	_, err := Audit(context.Background(), AuditSettings{})
+	assert.ErrorContains(t, err, "no URL to audit")
+	_, err = Audit(context.Background(), AuditSettings{Config: config.Config{URL: "http://127.0.0.1:1"}, Logs: "/nonexistent/app.log"})
+	assert.ErrorContains(t, err, "--logs /nonexistent/app.log")
+	_, err = Audit(context.Background(), AuditSettings{Config: config.Config{URL: "http://127.0.0.1:1"}, Logs: "-"})
+	assert.ErrorContains(t, err, "--logs -: no standard input")
+}
+
+func TestJudgeable(t *testing.T) {
+	ev := &checks.Evidence{
+		Probes:  []checks.Probe{{Method: "GET", Path: "/", Err: "connection reset by peer"}},
+		Scrapes: []checks.Scrape{{Err: "refused"}},
+	}
+	err := judgeable(ev, "http://x")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "GET /: connection reset by peer")
+	ev.Probes = append(ev.Probes, checks.Probe{Status: 200})
+	assert.NoError(t, judgeable(ev, "http://x"), "one answer is enough to judge")
+}
+
+func TestKeepService(t *testing.T) {
+	users := map[string]any{"service.name": "users"}
+	orders := map[string]any{"service.name": "orders"}
+	ev := &checks.Evidence{
+		Spans:       []checks.Span{{Name: "a", Resource: users}, {Name: "b", Resource: orders}},
+		LogRecords:  []checks.LogRecord{{Body: "a", Resource: users}, {Body: "b", Resource: orders}},
+		OTLPMetrics: []checks.OTLPMetric{{Name: "a", Resource: orders}},
+	}
+	keepService(ev, "users")
+	assert.Equal(t, []checks.Span{{Name: "a", Resource: users}}, ev.Spans)
+	assert.Equal(t, []checks.LogRecord{{Body: "a", Resource: users}}, ev.LogRecords)
+	assert.Empty(t, ev.OTLPMetrics)
+	require.Len(t, ev.Problems, 1)
+	assert.Equal(t, "--service users: 1 spans of other services were left out", ev.Problems[0].Message)
+}
