@@ -10,7 +10,7 @@ PY_DIRS   := examples/python-fastapi fixtures/services/python-broken fixtures/se
 PYTHON    ?= python3
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build demo demo-broken test test-deps lint bench docs clean jaeger
+.PHONY: build demo demo-broken test test-deps lint bench bench-collector docs clean jaeger
 
 build:
 	$(GO) build -o $(BIN) ./cmd/obslint
@@ -53,6 +53,10 @@ lint:
 
 bench: build
 	bench/lint-vs-promtool.sh
+
+# Spans/s through `obslint collector` with and without conformance (docs/collector.md).
+bench-collector:
+	bench/collector-throughput.sh
 
 # docs/rules.md is generated; TestRulesDoc fails when it is out of date.
 docs:

@@ -44,9 +44,9 @@ trap cleanup EXIT
 JAEGER_LISTEN_HOST=127.0.0.1 "$jaeger" --config "$out/jaeger.yaml" > "$out/jaeger.log" 2>&1 & pids+=($!)
 # Both services: the same batch delay (200 ms), the same code.
 common=(OTEL_BSP_SCHEDULE_DELAY=200 OTEL_BLRP_SCHEDULE_DELAY=200 OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)
-(cd examples/node-express && env "${common[@]}" PORT=$port_a OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$j_otlp_http \
+(cd examples/node-express && exec env "${common[@]}" PORT=$port_a OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$j_otlp_http \
   node server.js > "../../$out/a.log" 2>&1) & pids+=($!)
-(cd examples/node-express && env "${common[@]}" PORT=$port_b OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$((listen + 1)) \
+(cd examples/node-express && exec env "${common[@]}" PORT=$port_b OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$((listen + 1)) \
   node server.js > "../../$out/b.log" 2>&1) & pids+=($!)
 for u in "http://127.0.0.1:$j_health/status" "http://127.0.0.1:$port_a/metrics" "http://127.0.0.1:$port_b/metrics"; do
   for _ in $(seq 100); do curl -fsS -o /dev/null "$u" 2>/dev/null && break; sleep 0.1; done

@@ -99,6 +99,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(a.versionCommand(), a.rulesCommand(), a.explainCommand(), a.lintCommand(), a.runCommand())
 	root.AddCommand(a.initCommand(), a.baselineCommand())
 	root.AddCommand(a.auditCommand())
+	root.AddCommand(a.collectorCommand())
 	return root
 }
 

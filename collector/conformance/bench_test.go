@@ -1,0 +1,118 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/obslint/obslint/checks"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor/processortest"
+)
+
+// BenchmarkConsumeTraces compares the processor's hot path with handing the
+// batch straight to a no-op consumer: batches of 100 spans from 1 or 50
+// services. The ratio of the two ns/op is the processor's overhead on top of
+// the pipeline's own work (receiving and decoding is not in either).
+func BenchmarkConsumeTraces(b *testing.B) {
+	for _, services := range []int{1, 50} {
+		batches := make([]ptrace.Traces, services)
+		for i := range batches {
+			batches[i] = spanBatch(fmt.Sprintf("svc-%d", i), 100, 8)
+		}
+		b.Run(fmt.Sprintf("nop/services=%d", services), func(b *testing.B) {
+			next := consumertest.NewNop()
+			benchConsume(b, next, batches)
+		})
+		b.Run(fmt.Sprintf("conformance/services=%d", services), func(b *testing.B) {
+			cfg := NewDefaultConfig()
+			cfg.Engine = b.Name()
+			f := NewFactory()
+			p, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(f.Type()), cfg, consumertest.NewNop())
+			require.NoError(b, err)
+			require.NoError(b, p.Start(context.Background(), componenttest.NewNopHost()))
+			defer func() { require.NoError(b, p.Shutdown(context.Background())) }()
+			benchConsume(b, p, batches)
+		})
+		// What an otlp receiver does for every batch anyway: decode it.
+		// Against this the processor's share is the overhead a pipeline sees.
+		wire := make([][]byte, services)
+		for i, td := range batches {
+			var err error
+			wire[i], err = (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+			require.NoError(b, err)
+		}
+		b.Run(fmt.Sprintf("decode+nop/services=%d", services), func(b *testing.B) {
+			benchDecode(b, consumertest.NewNop(), wire)
+		})
+		b.Run(fmt.Sprintf("decode+conformance/services=%d", services), func(b *testing.B) {
+			cfg := NewDefaultConfig()
+			cfg.Engine = b.Name()
+			f := NewFactory()
+			p, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(f.Type()), cfg, consumertest.NewNop())
+			require.NoError(b, err)
+			require.NoError(b, p.Start(context.Background(), componenttest.NewNopHost()))
+			defer func() { require.NoError(b, p.Shutdown(context.Background())) }()
+			benchDecode(b, p, wire)
+		})
+	}
+}
+
+func benchDecode(b *testing.B, c consumer.Traces, wire [][]byte) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	var u ptrace.ProtoUnmarshaler
+	i := 0
+	for b.Loop() {
+		td, err := u.UnmarshalTraces(wire[i%len(wire)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.ConsumeTraces(ctx, td); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/span")
+}
+
+func benchConsume(b *testing.B, c consumer.Traces, batches []ptrace.Traces) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := c.ConsumeTraces(ctx, batches[i%len(batches)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/span")
+}
+
+// BenchmarkEvaluateFullWindow judges one service whose window is full
+// (max_spans_per_service spans and as many JSON log lines): the background
+// cost of one service per evaluate_every.
+func BenchmarkEvaluateFullWindow(b *testing.B) {
+	e := testEngine(b, func(c *Config) { c.EvaluateEvery = c.Window })
+	for i := 0; i < defaultMaxSpans/100; i++ {
+		e.ConsumeTraces(spanBatch("svc", 100, 8))
+	}
+	var lines []checks.LogLine
+	for i := 0; i < defaultMaxLogRecords; i++ {
+		lines = append(lines, checks.LogLine{Source: "stdout", Raw: `{"level":"info","message":"handled","timestamp":"2026-11-25T19:10:21.002Z","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}`})
+	}
+	e.ConsumeLogs(logsOf(lines, "svc"))
+	require.Equal(b, defaultMaxSpans, e.Stats().Spans)
+	b.ReportAllocs()
+	for b.Loop() {
+		e.mu.Lock()
+		e.services["svc"].version++
+		e.mu.Unlock()
+		e.EvaluateNow()
+	}
+}

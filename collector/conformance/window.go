@@ -1,0 +1,296 @@
+package conformance
+
+import (
+	"container/list"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/obslint/obslint/checks"
+)
+
+// Caps that are not configurable: they bound what a window keeps besides
+// spans and log records.
+const (
+	maxOTLPMetricsPerBucket = 512
+	maxLogSources           = 64
+)
+
+// service is the window of one service: a ring of buckets, one per
+// evaluate_every, the newest last. The window is all of them.
+type service struct {
+	name  string
+	elem  *list.Element
+	first time.Time
+
+	buckets   []*bucket
+	spanCap   int // per bucket
+	recordCap int // per bucket
+	// maxSpans and maxRecords are the configured caps, for problems.
+	maxSpans, maxRecords int
+	bytes                int64
+
+	lineN map[string]int // last line number per log source
+
+	// memDropped counts buckets freed for memory_limit_mib.
+	memDropped int
+	// version changes whenever the window does, so an evaluation can reuse
+	// the last result of a window that did not change.
+	version uint64
+}
+
+// bucket holds what arrived during one evaluate_every.
+type bucket struct {
+	start time.Time
+	// Spans and SDK log records are kept as protobuf (one blob per batch,
+	// only what fit, attributes capped): bytes the garbage collector need
+	// not scan, so a full window costs the pipeline nothing. They become
+	// checks types when a window is judged.
+	spans    [][]byte
+	nSpans   int
+	records  [][]byte
+	nRecords int
+	lines    []rawLine
+	// firstScrape and lastScrape are the first and last metric snapshots
+	// from a Prometheus scrape in the bucket.
+	firstScrape, lastScrape *snapshot
+	otlp                    []checks.OTLPMetric
+	otlpSeen                map[string]struct{}
+
+	reservedSpans, reservedRecords int
+	// touched says something arrived (kept or dropped).
+	touched                      bool
+	traces, logLines             bool
+	droppedSpans, droppedRecords int
+	droppedAttrs                 int
+	failedScrapes                int
+	bytes                        int64
+	dead                         bool
+}
+
+// snapshot is one scrape as the prometheus receiver delivered it, copied.
+type snapshot struct {
+	time  time.Time
+	md    pmetric.Metrics
+	job   string
+	bytes int64
+}
+
+func newBucket(now time.Time) *bucket { return &bucket{start: now} }
+
+// rotate opens a new bucket and drops those beyond n; it returns the bytes freed.
+func (s *service) rotate(n int, now time.Time) int64 {
+	var freed int64
+	s.buckets = append(s.buckets, newBucket(now))
+	for len(s.buckets) > n {
+		old := s.buckets[0]
+		if old.touched {
+			s.version++
+		}
+		old.dead = true
+		freed += old.bytes
+		s.buckets[0] = nil
+		s.buckets = s.buckets[1:]
+	}
+	s.bytes -= freed
+	return freed
+}
+
+// dropOldest frees the oldest bucket that holds anything, for the memory
+// limit; it returns the bytes and the items freed.
+func (s *service) dropOldest() (freed int64, items int) {
+	for i, b := range s.buckets {
+		if b.bytes == 0 {
+			continue
+		}
+		freed, items = b.bytes, b.nSpans+len(b.lines)+b.nRecords
+		b.dead = true
+		fresh := newBucket(b.start)
+		fresh.droppedSpans, fresh.droppedRecords = b.droppedSpans+b.nSpans, b.droppedRecords+b.nRecords+len(b.lines)
+		s.buckets[i] = fresh
+		s.bytes -= freed
+		s.memDropped++
+		s.version++
+		return freed, items
+	}
+	return 0, 0
+}
+
+func (s *service) kill() {
+	for _, b := range s.buckets {
+		b.dead = true
+	}
+}
+
+func (s *service) current() *bucket { return s.buckets[len(s.buckets)-1] }
+
+// touch marks the current bucket as changed and returns it (engine lock held).
+func (s *service) touch() *bucket {
+	b := s.current()
+	b.touched = true
+	s.version++
+	return b
+}
+
+// idle reports whether nothing arrived in the whole window.
+func (s *service) idle() bool {
+	for _, b := range s.buckets {
+		if b.touched || b.reservedSpans > 0 || b.reservedRecords > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// serviceView is what an evaluation reads of a window, taken under the
+// engine's lock: slices of immutable items, so judging needs no lock.
+type serviceView struct {
+	version uint64
+	name    string
+	start   time.Time
+	spans   [][]byte
+	lines   [][]rawLine
+	records [][]byte
+	// scrapes are the first and last snapshot of each bucket, oldest first.
+	scrapes  []*snapshot
+	otlp     [][]checks.OTLPMetric
+	traces   bool
+	logLines bool
+	problems []checks.Problem
+}
+
+func (s *service) view() serviceView {
+	v := serviceView{name: s.name, start: s.first, version: s.version}
+	var droppedSpans, droppedRecords, droppedAttrs, failedScrapes int
+	for _, b := range s.buckets {
+		v.spans = append(v.spans, b.spans...)
+		v.lines = append(v.lines, b.lines)
+		v.records = append(v.records, b.records...)
+		v.otlp = append(v.otlp, b.otlp)
+		v.traces = v.traces || b.traces
+		v.logLines = v.logLines || b.logLines
+		if b.firstScrape != nil {
+			v.scrapes = append(v.scrapes, b.firstScrape)
+		}
+		if b.lastScrape != nil {
+			v.scrapes = append(v.scrapes, b.lastScrape)
+		}
+		droppedSpans += b.droppedSpans
+		droppedRecords += b.droppedRecords
+		droppedAttrs += b.droppedAttrs
+		failedScrapes += b.failedScrapes
+	}
+	if len(s.buckets) > 0 {
+		v.start = s.buckets[0].start
+	}
+	if droppedSpans > 0 {
+		v.problems = append(v.problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf(
+			"%d spans in this window were not kept (max_spans_per_service=%d, or memory_limit_mib): rules judged a sample", droppedSpans, s.maxSpans)})
+	}
+	if droppedRecords > 0 {
+		v.problems = append(v.problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf(
+			"%d log records in this window were not kept (max_log_records_per_service=%d, or memory_limit_mib): rules judged a sample", droppedRecords, s.maxRecords)})
+	}
+	if droppedAttrs > 0 {
+		v.problems = append(v.problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf(
+			"%d attributes beyond max_attributes were not kept: rules did not see them", droppedAttrs)})
+	}
+	if failedScrapes > 0 {
+		v.problems = append(v.problems, checks.Problem{Phase: "scrape", Message: fmt.Sprintf(
+			"the prometheus receiver reported up=0 for %d scrapes in this window: the endpoint did not answer, or with an error or a body it could not parse (see the collector's log)", failedScrapes)})
+	}
+	if s.memDropped > 0 {
+		v.problems = append(v.problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf(
+			"memory_limit_mib: %d older parts of this service's window were evicted since %s", s.memDropped, s.first.UTC().Format(time.RFC3339))})
+	}
+	return v
+}
+
+// evidence assembles the window into the one Evidence model.
+func (v serviceView) evidence() *checks.Evidence {
+	ev := &checks.Evidence{Target: checks.Target{Service: v.name}}
+	var tu ptrace.ProtoUnmarshaler
+	for _, blob := range v.spans {
+		if td, err := tu.UnmarshalTraces(blob); err == nil {
+			ev.Spans = append(ev.Spans, checks.SpansFromTraces(td)...)
+		}
+	}
+	var lu plog.ProtoUnmarshaler
+	for _, blob := range v.records {
+		if ld, err := lu.UnmarshalLogs(blob); err == nil {
+			ev.LogRecords = append(ev.LogRecords, checks.LogRecordsFromLogs(ld)...)
+		}
+	}
+	for _, part := range v.lines {
+		for _, r := range part {
+			ev.Logs = append(ev.Logs, r.parse())
+		}
+	}
+	ev.OTLPMetrics = flatten(v.otlp)
+	ev.Captured = checks.Captured{Probes: false, Traces: v.traces, Logs: v.logLines}
+	if v.traces {
+		ev.Captured.TraceSource = "collector pipeline (conformance component)"
+	}
+	if v.logLines {
+		ev.Captured.LogSource = "log records with a raw line as body (e.g. the filelog receiver)"
+	}
+	for i, sn := range v.scrapes {
+		phase := fmt.Sprintf("window-%d", i+1)
+		switch i {
+		case 0:
+			phase = "before"
+		case len(v.scrapes) - 1:
+			phase = "after"
+		}
+		ev.Scrapes = append(ev.Scrapes, scrapeOf(sn, phase))
+	}
+	if len(v.scrapes) > 0 {
+		ev.Captured.Metrics = true
+		ev.Target.MetricsURL = "prometheus receiver: " + v.scrapes[0].job
+	}
+	ev.Problems = append(ev.Problems, v.problems...)
+	return ev
+}
+
+// rawLine is a log line as it arrived; it is parsed when judged.
+type rawLine struct {
+	source             string
+	n                  int
+	raw                string
+	time               time.Time
+	truncated, invalid bool
+}
+
+func (r rawLine) parse() checks.LogLine {
+	l := checks.ParseLogLine(r.source, r.n, r.raw)
+	l.Time, l.Truncated, l.InvalidUTF8 = r.time, r.truncated, r.invalid
+	return l
+}
+
+func flatten[T any](parts [][]T) []T {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]T, 0, n)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func newService(name string, now time.Time, cfg Config, nBuckets int) *service {
+	return &service{
+		name:       name,
+		first:      now,
+		buckets:    []*bucket{newBucket(now)},
+		spanCap:    max(1, (cfg.MaxSpansPerService+nBuckets-1)/nBuckets),
+		recordCap:  max(1, (cfg.MaxLogRecordsPerService+nBuckets-1)/nBuckets),
+		lineN:      map[string]int{},
+		maxSpans:   cfg.MaxSpansPerService,
+		maxRecords: cfg.MaxLogRecordsPerService,
+	}
+}
