@@ -10,14 +10,18 @@ PY_DIRS   := examples/python-fastapi fixtures/services/python-broken fixtures/se
 PYTHON    ?= python3
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build demo demo-broken test test-deps lint bench bench-collector docs clean jaeger
+.PHONY: build deps demo demo-broken test test-deps lint bench bench-collector docs clean jaeger
 
 build:
 	$(GO) build -o $(BIN) ./cmd/obslint
 
-# npm ci only when package-lock.json changed since the last install; a venv
-# (.venv, from the pinned requirements.txt) only when requirements.txt did.
-test-deps: jaeger
+# What the tests need: the services' packages and a real Jaeger.
+test-deps: deps jaeger
+
+# The services' packages. npm ci only when package-lock.json changed since the
+# last install; a venv (.venv, from the pinned requirements.txt) only when
+# requirements.txt did.
+deps:
 	@for d in $(NODE_DIRS); do \
 	  if [ ! -f $$d/node_modules/.package-lock.json ] || [ $$d/package-lock.json -nt $$d/node_modules/.package-lock.json ]; then \
 	    echo "npm ci in $$d"; (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
@@ -35,11 +39,11 @@ test-deps: jaeger
 jaeger:
 	@tools/jaeger/build.sh
 
-demo: build test-deps
+demo: build deps
 	cd examples/node-express && ../../$(BIN) run -- node server.js
 	cd examples/python-fastapi && ../../$(BIN) run -- .venv/bin/python app.py
 
-demo-broken: build test-deps
+demo-broken: build deps
 	cd fixtures/services/node-broken && ../../../$(BIN) run -- node server.js || true
 	cd fixtures/services/python-broken && ../../../$(BIN) run -- .venv/bin/python app.py || true
 
