@@ -23,6 +23,7 @@ const (
 	defaultMaxLogRecords     = 2000
 	defaultMaxAttributes     = 128
 	defaultMemoryLimitMiB    = 256
+	defaultMaxCopyPerSecond  = 20000
 	defaultProfile           = checks.ProfileAuto
 	maxWindowBuckets         = 60
 	minEvaluateEvery         = 100 * time.Millisecond
@@ -57,6 +58,13 @@ type Config struct {
 	// MemoryLimitMiB is the approximate memory the engine may hold; over it
 	// the oldest windows are evicted and reported.
 	MemoryLimitMiB int `mapstructure:"memory_limit_mib"`
+	// MaxCopyPerSecond bounds the spans plus log records the engine copies
+	// per second across all services (a token bucket with one second of
+	// burst); more are counted, not kept. It caps the CPU the component
+	// takes from the pipeline whatever the number of services: with few
+	// services the per-service caps fill first, with thousands of services
+	// each sending a little, this does. 0 means no limit.
+	MaxCopyPerSecond int `mapstructure:"max_copy_per_second"`
 	// Profile is auto, node or python.
 	Profile string `mapstructure:"profile"`
 	// Disable lists rule IDs or patterns ("logs/*") not to run.
@@ -86,6 +94,7 @@ func NewDefaultConfig() *Config {
 		MaxLogRecordsPerService: defaultMaxLogRecords,
 		MaxAttributes:           defaultMaxAttributes,
 		MemoryLimitMiB:          defaultMemoryLimitMiB,
+		MaxCopyPerSecond:        defaultMaxCopyPerSecond,
 		Profile:                 defaultProfile,
 	}
 }
@@ -116,6 +125,9 @@ func (c *Config) Validate() error {
 	positive("max_log_records_per_service", c.MaxLogRecordsPerService, maxPerServiceUpperBound)
 	positive("max_attributes", c.MaxAttributes, maxAttributesUpperBound)
 	positive("memory_limit_mib", c.MemoryLimitMiB, maxMemoryLimitMiB)
+	if c.MaxCopyPerSecond < 0 {
+		bad("max_copy_per_second: must be 0 (no limit) or positive, got %d", c.MaxCopyPerSecond)
+	}
 	switch c.Profile {
 	case "", checks.ProfileAuto, checks.ProfileNode, checks.ProfilePython:
 	default:

@@ -29,7 +29,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, NewDefaultConfig(), cfg.Processors[component.NewID(Type)])
 	assert.Equal(t, &Config{
 		Engine: "edge", Window: 2 * time.Minute, EvaluateEvery: 20 * time.Second, MaxServices: 50,
-		MaxSpansPerService: 500, MaxLogRecordsPerService: 400, MaxAttributes: 64, MemoryLimitMiB: 32,
+		MaxSpansPerService: 500, MaxLogRecordsPerService: 400, MaxAttributes: 64, MemoryLimitMiB: 32, MaxCopyPerSecond: 5000,
 		Profile: "node", Disable: []string{"logs/*", "traces/span-name"},
 		Severity: map[string]string{"traces/status": "warning"},
 		Report:   ReportConfig{Endpoint: "127.0.0.1:0"},
@@ -57,6 +57,7 @@ func TestValidateNamesEveryBadKey(t *testing.T) {
 			c.MaxServices, c.MaxSpansPerService, c.MaxLogRecordsPerService, c.MaxAttributes, c.MemoryLimitMiB = 0, -1, 0, 0, 0
 		}, []string{"max_services: must be between", "max_spans_per_service: must be between", "max_log_records_per_service: must be between",
 			"max_attributes: must be between", "memory_limit_mib: must be between"}},
+		{"copy budget", func(c *Config) { c.MaxCopyPerSecond = -1 }, []string{"max_copy_per_second: must be 0 (no limit) or positive, got -1"}},
 		{"profile", func(c *Config) { c.Profile = "ruby" }, []string{`profile: must be auto, node or python, got "ruby"`}},
 		{"disable", func(c *Config) { c.Disable = []string{"logs/jsn", "nope/*", ""} }, []string{
 			`disable::0: "logs/jsn" matches no rule`, `disable::1: "nope/*" matches no rule`, `disable::2: "" matches no rule`}},

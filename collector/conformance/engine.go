@@ -70,6 +70,9 @@ type Engine struct {
 	services map[string]*service
 	lru      *list.List // of *service, most recently seen first
 	bytes    int64
+	// tokens and refilled are the copy budget (Config.MaxCopyPerSecond).
+	tokens   float64
+	refilled time.Time
 	results  map[string]*checks.Result
 	versions map[string]uint64    // window version each result was judged at
 	judgedAt map[string]time.Time // when each result was judged (evalMu)
@@ -116,7 +119,24 @@ func newEngine(name string, cfg *Config, logger *zap.Logger, version string) *En
 		versions: map[string]uint64{},
 		subs:     map[string]*subscriber{},
 		now:      time.Now,
+		tokens:   float64(cfg.MaxCopyPerSecond),
+		refilled: time.Now(),
 	}
+}
+
+// budgetLocked takes up to n items from the copy budget and returns how many
+// it got (e.mu held).
+func (e *Engine) budgetLocked(n int) int {
+	rate := float64(e.cfg.MaxCopyPerSecond)
+	if rate <= 0 || n <= 0 {
+		return n
+	}
+	now := time.Now()
+	e.tokens = min(rate, e.tokens+now.Sub(e.refilled).Seconds()*rate)
+	e.refilled = now
+	k := min(n, int(e.tokens))
+	e.tokens -= float64(k)
+	return k
 }
 
 // Name is the engine's name (Config.Engine).

@@ -51,7 +51,7 @@ func (e *Engine) ingestSpans(rs ptrace.ResourceSpans) {
 	s := e.touchLocked(serviceName(res))
 	b := s.touch()
 	b.traces = true
-	take := min(n, max(0, s.spanCap-b.nSpans-b.reservedSpans))
+	take := e.budgetLocked(min(n, max(0, s.spanCap-b.nSpans-b.reservedSpans)))
 	b.reservedSpans += take
 	b.droppedSpans += n - take
 	maxAttrs := e.cfg.MaxAttributes
@@ -111,7 +111,7 @@ func (e *Engine) ingestLogs(rl plog.ResourceLogs) {
 	e.mu.Lock()
 	s := e.touchLocked(serviceName(res))
 	b := s.touch()
-	take := min(n, max(0, s.recordCap-len(b.lines)-b.nRecords-b.reservedRecords))
+	take := e.budgetLocked(min(n, max(0, s.recordCap-len(b.lines)-b.nRecords-b.reservedRecords)))
 	b.reservedRecords += take
 	b.droppedRecords += n - take
 	maxAttrs := e.cfg.MaxAttributes

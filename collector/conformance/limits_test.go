@@ -326,3 +326,27 @@ func TestScrapeUnderAnotherScope(t *testing.T) {
 	require.NotNil(t, res)
 	assert.False(t, res.Captured.Metrics)
 }
+
+// Thousands of services each sending a little would fill no per-service cap:
+// the copy budget bounds what the engine copies across all of them.
+func TestCopyBudgetBoundsWorkAcrossServices(t *testing.T) {
+	e := testEngine(t, func(c *Config) { c.MaxCopyPerSecond = 50 })
+	for i := range 20 {
+		e.ConsumeTraces(spanBatch(fmt.Sprintf("svc-%d", i), 5, 0))
+	}
+	st := e.Stats()
+	// A one-second burst of 50 (plus the trickle refilled while the test ran).
+	assert.GreaterOrEqual(t, st.Spans, 50)
+	assert.Less(t, st.Spans, 60)
+	assert.Equal(t, int64(100), int64(st.Spans)+st.Dropped)
+	res := e.EvaluateNow()["svc-19"]
+	assert.Contains(t, problemsOf(res), "5 spans in this window were not kept (max_spans_per_service=")
+	assert.Contains(t, problemsOf(res), "max_copy_per_second")
+
+	unlimited := testEngine(t, func(c *Config) { c.MaxCopyPerSecond = 0 })
+	for i := range 20 {
+		unlimited.ConsumeTraces(spanBatch(fmt.Sprintf("svc-%d", i), 5, 0))
+	}
+	assert.Equal(t, 100, unlimited.Stats().Spans)
+	assert.Zero(t, unlimited.Stats().Dropped)
+}

@@ -188,11 +188,11 @@ func (s *service) view() serviceView {
 	}
 	if droppedSpans > 0 {
 		v.problems = append(v.problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf(
-			"%d spans in this window were not kept (max_spans_per_service=%d, or memory_limit_mib): rules judged a sample", droppedSpans, s.maxSpans)})
+			"%d spans in this window were not kept (max_spans_per_service=%d, max_copy_per_second or memory_limit_mib): rules judged a sample", droppedSpans, s.maxSpans)})
 	}
 	if droppedRecords > 0 {
 		v.problems = append(v.problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf(
-			"%d log records in this window were not kept (max_log_records_per_service=%d, or memory_limit_mib): rules judged a sample", droppedRecords, s.maxRecords)})
+			"%d log records in this window were not kept (max_log_records_per_service=%d, max_copy_per_second or memory_limit_mib): rules judged a sample", droppedRecords, s.maxRecords)})
 	}
 	if droppedAttrs > 0 {
 		v.problems = append(v.problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf(

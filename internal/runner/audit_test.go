@@ -2,8 +2,12 @@ package runner
 
 import (
 	"context"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +17,7 @@ import (
 	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/internal/config"
 	"github.com/obslint/obslint/internal/launch"
+	"github.com/obslint/obslint/internal/probe"
 )
 
 func TestReachable(t *testing.T) {
@@ -73,4 +78,51 @@ func TestKeepService(t *testing.T) {
 	assert.Empty(t, ev.OTLPMetrics)
 	require.Len(t, ev.Problems, 1)
 	assert.Equal(t, "--service users: 1 spans of other services were left out", ev.Problems[0].Message)
+}
+
+// A target that resets some connections is still judged on everything else,
+// and audit sends it nothing but the declared probes and the scrapes.
+func TestAuditTargetResettingSomeProbes(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/flaky":
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				_ = conn.(*net.TCPConn).SetLinger(0) // RST, not FIN
+				_ = conn.Close()
+			}
+		case "/metrics":
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			_, _ = io.WriteString(w, "# HELP up_total Requests.\n# TYPE up_total counter\nup_total 1\n")
+		case "/ok":
+			_, _ = io.WriteString(w, "ok")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+
+	cfg := config.Config{URL: srv.URL, Probes: []config.Probe{{Path: "/ok"}, {Path: "/flaky"}}}
+	cfg.Timeouts.Spans.Duration = 200 * time.Millisecond
+	c, err := Audit(context.Background(), AuditSettings{Config: cfg})
+	require.NoError(t, err)
+	ev := c.Evidence
+	require.Len(t, ev.Probes, 3, "the two declared probes and the unknown path")
+	assert.Equal(t, 200, ev.Probes[0].Status)
+	assert.Equal(t, 0, ev.Probes[1].Status)
+	assert.Regexp(t, "reset|EOF", ev.Probes[1].Err)
+	assert.Equal(t, 404, ev.Probes[2].Status)
+	require.NotEmpty(t, ev.Scrapes)
+	assert.True(t, ev.Scrapes[0].Parsed(), "the metrics are judged although a probe failed")
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range got {
+		assert.Contains(t, []string{"GET /ok", "GET /flaky", "GET " + probe.NotFoundPath, "GET /metrics"}, r, "audit sent an undeclared request")
+	}
 }
