@@ -324,14 +324,14 @@ func TestNewJaegerDown(t *testing.T) {
 	require.NoError(t, err)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	start := time.Now()
-	_, err = jaeger.New(addr, jaeger.Options{DialTimeout: 2 * time.Second})
+	_, err = jaeger.New(addr, jaeger.Options{DialTimeout: 20 * time.Second})
 	took := time.Since(start)
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, jaeger.ErrUnavailable))
 	assert.Contains(t, err.Error(), addr)
 	assert.Contains(t, err.Error(), "api_v2 gRPC")
 	assert.Contains(t, err.Error(), "api_v3 HTTP")
-	assert.Less(t, took, time.Second, "refused connections should fail fast")
+	assert.Less(t, took, 5*time.Second, "refused connections should fail fast, not wait for DialTimeout")
 	t.Logf("%s: %v", took, err)
 }
 
@@ -364,7 +364,7 @@ func TestNewSilentPeer(t *testing.T) {
 	_, err = jaeger.New(l.Addr().String(), jaeger.Options{DialTimeout: time.Second})
 	took := time.Since(start)
 	require.ErrorIs(t, err, jaeger.ErrUnavailable)
-	assert.Less(t, took, 1500*time.Millisecond)
+	assert.Less(t, took, 5*time.Second, "gives up at DialTimeout")
 	t.Logf("%s: %v", took, err)
 }
 
@@ -378,13 +378,13 @@ func TestNewNotJaeger(t *testing.T) {
 	for _, addr := range []string{host, garbage.URL, "grpc://" + host} {
 		t.Run(addr, func(t *testing.T) {
 			start := time.Now()
-			_, err := jaeger.New(addr, jaeger.Options{DialTimeout: 2 * time.Second})
+			_, err := jaeger.New(addr, jaeger.Options{DialTimeout: 20 * time.Second})
 			require.ErrorIs(t, err, jaeger.ErrUnavailable)
 			assert.Contains(t, err.Error(), addr)
 			if !strings.HasPrefix(addr, "grpc://") {
 				assert.Contains(t, err.Error(), `not a Jaeger api_v3 answer (want {"services": [...]}, got "<html>hello, I am a web shop</html>")`)
 			}
-			assert.Less(t, time.Since(start), 2500*time.Millisecond)
+			assert.Less(t, time.Since(start), 5*time.Second, "a wrong answer fails at once, not at DialTimeout")
 			t.Logf("%v", err)
 		})
 	}

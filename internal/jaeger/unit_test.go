@@ -143,7 +143,7 @@ func TestFetchNothing(t *testing.T) {
 	c := &Client{source: "Jaeger api_v2 gRPC 127.0.0.1:1"}
 	start := time.Now()
 	res := c.Fetch(t.Context(), nil, FetchOptions{})
-	assert.Less(t, time.Since(start), 100*time.Millisecond)
+	assert.Less(t, time.Since(start), time.Second, "nothing to fetch must not wait for the timeout")
 	assert.Equal(t, Result{Source: "Jaeger api_v2 gRPC 127.0.0.1:1"}, res)
 }
 
