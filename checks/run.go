@@ -249,11 +249,11 @@ func (e *Evidence) missingOne(n Need) string {
 		}
 	case NeedTraces:
 		if !e.Captured.Traces {
-			return "no trace source was attached"
+			return e.noTraceSource()
 		}
 	case NeedSpans:
 		if !e.Captured.Traces {
-			return "no trace source was attached"
+			return e.noTraceSource()
 		}
 		if len(e.Spans) == 0 {
 			return "no spans were received (see traces/received)"
@@ -327,4 +327,13 @@ func (r Result) Failed(threshold Severity) bool {
 		}
 	}
 	return false
+}
+
+// noTraceSource is the reason trace rules are not evaluated when no traces
+// were captured: none was attached, or the one given could not be read.
+func (e *Evidence) noTraceSource() string {
+	if e.Captured.TraceSource != "" {
+		return e.Captured.TraceSource + " could not be read (see problems)"
+	}
+	return "no trace source was attached"
 }

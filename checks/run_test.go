@@ -68,6 +68,9 @@ func TestRunNeeds(t *testing.T) {
 		{"traces/not attached", NeedTraces, func(*testing.T) *Evidence { return &Evidence{Spans: []Span{{Name: "x"}}} }, "no trace source was attached"},
 		{"traces/attached empty", NeedTraces, func(*testing.T) *Evidence { return &Evidence{Captured: Captured{Traces: true}} }, ""},
 		{"spans/not attached", NeedSpans, func(*testing.T) *Evidence { return &Evidence{} }, "no trace source was attached"},
+		{"spans/unreadable", NeedSpans, func(*testing.T) *Evidence {
+			return &Evidence{Captured: Captured{TraceSource: "Jaeger at 127.0.0.1:16685"}}
+		}, "Jaeger at 127.0.0.1:16685 could not be read (see problems)"},
 		{"spans/none received", NeedSpans, func(*testing.T) *Evidence { return &Evidence{Captured: Captured{Traces: true}} }, "no spans were received (see traces/received)"},
 		{"spans/received", NeedSpans, func(*testing.T) *Evidence {
 			return &Evidence{Captured: Captured{Traces: true}, Spans: []Span{{Name: "x"}}}

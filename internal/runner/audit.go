@@ -141,6 +141,7 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 		if err != nil {
 			// Judge everything else: the trace rules come out not evaluated.
 			ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("Jaeger at %s: %v; trace and correlation rules that need spans are not evaluated", s.Jaeger, err)})
+			ev.Captured.TraceSource = "Jaeger at " + s.Jaeger // attached but not readable: see checks.Run
 			jc = nil
 		} else {
 			defer func() { _ = jc.Close() }()

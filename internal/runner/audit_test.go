@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/checks/catalogue"
 	"github.com/obslint/obslint/internal/config"
 	"github.com/obslint/obslint/internal/launch"
 	"github.com/obslint/obslint/internal/probe"
@@ -124,5 +125,36 @@ func TestAuditTargetResettingSomeProbes(t *testing.T) {
 	defer mu.Unlock()
 	for _, r := range got {
 		assert.Contains(t, []string{"GET /ok", "GET /flaky", "GET " + probe.NotFoundPath, "GET /metrics"}, r, "audit sent an undeclared request")
+	}
+}
+
+// Jaeger down: a problem naming it, the trace rules' reason names it too, and
+// the rest of the audit goes on.
+func TestAuditJaegerDownJudgesTheRest(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			_, _ = io.WriteString(w, "# HELP hits_total Hits.\n# TYPE hits_total counter\nhits_total 1\n")
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	port, err := launch.FreePort()
+	require.NoError(t, err)
+	jaegerAddr := "127.0.0.1:" + strconv.Itoa(port)
+
+	c, err := Audit(context.Background(), AuditSettings{Config: config.Config{URL: srv.URL}, Jaeger: jaegerAddr})
+	require.NoError(t, err)
+	ev := c.Evidence
+	assert.False(t, ev.Captured.Traces)
+	require.NotEmpty(t, ev.Problems)
+	assert.Contains(t, ev.Problems[0].Message, "Jaeger at "+jaegerAddr+": ")
+	assert.True(t, ev.Scrapes[0].Parsed())
+
+	res := checks.Run(ev, catalogue.All(), checks.Options{})
+	for _, rr := range res.Rules {
+		if rr.ID == "traces/received" {
+			assert.Equal(t, "Jaeger at "+jaegerAddr+" could not be read (see problems)", rr.Reason)
+		}
 	}
 }
