@@ -5,17 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/obslint/obslint/internal/config"
 	"github.com/obslint/obslint/internal/jaeger"
-	"github.com/obslint/obslint/internal/progress"
 	"github.com/obslint/obslint/internal/runner"
 )
 
@@ -45,15 +41,8 @@ func (a *app) auditCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.audit(cmd, &f) },
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.url, "url", "", "the running service's base URL (required here or as url: in the config)")
-	fs.StringVar(&f.metricsPath, "metrics-path", config.DefaultMetricsPath, "metrics path under --url")
-	fs.StringVar(&f.metricsURL, "metrics-url", "", "full metrics URL, when not under --url")
-	fs.StringArrayVar(&f.probes, "probe", nil, "extra probe: 'METHOD /path [route=/template] [status=N] [header=Name:Value] [body=REST]' (repeatable)")
-	fs.DurationVar(&f.timeout, "timeout", config.DefaultTimeout, "bound on the whole audit")
-	fs.DurationVar(&f.probeTimeout, "probe-timeout", config.DefaultProbeTimeout, "bound on each probe request and scrape")
-	fs.DurationVar(&f.spanWait, "span-wait", config.DefaultSpanWait, "how long to wait for the probes' spans (longer than the exporter's batch delay)")
-	fs.BoolVar(&f.noProgress, "no-progress", false, "do not show the phase display on standard error")
-	fs.StringVar(&f.saveEvidence, "save-evidence", "", "also save what was captured in DIR, for obslint lint --evidence DIR")
+	f.registerCapture(cmd, "the running service's base URL (required here or as url: in the config)",
+		"bound on the whole audit", "how long to wait for the probes' spans (longer than the exporter's batch delay)")
 	fs.StringVar(&f.logs, "logs", "", "the service's log file, followed during the audit, or - for standard input")
 	fs.BoolVar(&f.logsFromStart, "logs-from-start", false, "read the whole --logs file, not only the lines written during the audit")
 	fs.StringVar(&f.otlpListen, "otlp-listen", "", "run the embedded OTLP receiver: HOST:PORT (gRPC there, HTTP on PORT+1)\n"+
@@ -61,7 +50,6 @@ func (a *app) auditCommand() *cobra.Command {
 	fs.StringVar(&f.jaeger, "jaeger", "", "pull the probes' traces from this Jaeger query service (host:port, grpc://… or http://…)")
 	fs.StringVar(&f.jaegerAPI, "jaeger-api", "auto", "Jaeger query API: auto, grpc (api_v2, :16685) or http (api_v3, :16686)")
 	fs.StringVar(&f.service, "service", "", "keep only telemetry whose resource service.name is NAME (a shared collector or trace)")
-	f.register(cmd)
 	return cmd
 }
 
@@ -81,28 +69,10 @@ func (a *app) audit(cmd *cobra.Command, f *auditFlags) error {
 	cfg.Profile = p.profile
 	p.cfg = cfg
 	s.Config, s.Limits, s.Stdin = cfg, p.limits, a.stdin
-
-	started := a.now()
-	var display *progress.Display
-	if !f.noProgress {
-		display = progress.New(a.stderr, progress.IsTerminal(a.stderr))
-	}
-	s.Progress = display.Phase
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeouts.Total.Duration)
-	defer cancel()
-	capture, err := a.auditCapture(ctx, s)
-	display.Done()
-	switch {
-	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("%w (--timeout %s)", err, cfg.Timeouts.Total.Duration)
-	case err != nil:
-		return err
-	case capture == nil || capture.Evidence == nil:
-		return errors.New("the audit gathered no evidence")
-	}
-	return a.verdict(capture, p, started, f.saveEvidence)
+	return a.captureAndJudge(&f.runFlags, p, "audit", func(ctx context.Context, progress func(string)) (*runner.Capture, error) {
+		s.Progress = progress
+		return a.auditCapture(ctx, s)
+	})
 }
 
 // settings checks the audit's own flags; every error is reported at once.

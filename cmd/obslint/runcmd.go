@@ -42,20 +42,28 @@ func (a *app) runCommand() *cobra.Command {
 	fs := cmd.Flags()
 	// Everything after the command's first word belongs to the command.
 	fs.SetInterspersed(false)
-	fs.StringVar(&f.url, "url", "", "the service's base URL (default http://127.0.0.1:$PORT with a free port)")
+	f.registerCapture(cmd, "the service's base URL (default http://127.0.0.1:$PORT with a free port)",
+		"bound on the whole run", "how long to wait for the probes' spans to arrive")
+	fs.StringVar(&f.ready, "ready", "", "path or URL that answers 2xx once the service is ready (default: the metrics URL)")
+	fs.DurationVar(&f.readyTimeout, "ready-timeout", config.DefaultReadyTimeout, "how long the service may take to get ready")
+	fs.DurationVar(&f.grace, "grace", config.DefaultGrace, "how long the service may take to exit after SIGTERM before SIGKILL")
+	return cmd
+}
+
+// registerCapture registers the flags run and audit share (and the judging
+// flags); the wording of --url, --timeout and --span-wait differs.
+func (f *runFlags) registerCapture(cmd *cobra.Command, urlUsage, timeoutUsage, spanWaitUsage string) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.url, "url", "", urlUsage)
 	fs.StringVar(&f.metricsPath, "metrics-path", config.DefaultMetricsPath, "metrics path under --url")
 	fs.StringVar(&f.metricsURL, "metrics-url", "", "full metrics URL, when not under --url")
-	fs.StringVar(&f.ready, "ready", "", "path or URL that answers 2xx once the service is ready (default: the metrics URL)")
 	fs.StringArrayVar(&f.probes, "probe", nil, "extra probe: 'METHOD /path [route=/template] [status=N] [header=Name:Value] [body=REST]' (repeatable)")
-	fs.DurationVar(&f.timeout, "timeout", config.DefaultTimeout, "bound on the whole run")
-	fs.DurationVar(&f.readyTimeout, "ready-timeout", config.DefaultReadyTimeout, "how long the service may take to get ready")
+	fs.DurationVar(&f.timeout, "timeout", config.DefaultTimeout, timeoutUsage)
 	fs.DurationVar(&f.probeTimeout, "probe-timeout", config.DefaultProbeTimeout, "bound on each probe request and scrape")
-	fs.DurationVar(&f.spanWait, "span-wait", config.DefaultSpanWait, "how long to wait for the probes' spans to arrive")
-	fs.DurationVar(&f.grace, "grace", config.DefaultGrace, "how long the service may take to exit after SIGTERM before SIGKILL")
+	fs.DurationVar(&f.spanWait, "span-wait", config.DefaultSpanWait, spanWaitUsage)
 	fs.BoolVar(&f.noProgress, "no-progress", false, "do not show the phase display on standard error")
 	fs.StringVar(&f.saveEvidence, "save-evidence", "", "also save what was captured in DIR, for obslint lint --evidence DIR (see docs/audit.md)")
 	f.register(cmd)
-	return cmd
 }
 
 func (a *app) run(cmd *cobra.Command, f *runFlags, args []string) error {
@@ -73,29 +81,35 @@ func (a *app) run(cmd *cobra.Command, f *runFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	return a.captureAndJudge(f, p, "run", func(ctx context.Context, progress func(string)) (*runner.Capture, error) {
+		return a.capture(ctx, runner.Settings{Config: cfg, Command: cfg.Command, Dir: dir, Limits: p.limits, Progress: progress})
+	})
+}
 
+// captureAndJudge runs one capture (run or audit) under the phase display,
+// SIGINT/SIGTERM and --timeout, then judges and reports it.
+func (a *app) captureAndJudge(f *runFlags, p plan, what string, capture func(context.Context, func(string)) (*runner.Capture, error)) error {
 	started := a.now()
 	var display *progress.Display
 	if !f.noProgress {
 		display = progress.New(a.stderr, progress.IsTerminal(a.stderr))
 	}
+	total := p.cfg.Timeouts.Total.Duration
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeouts.Total.Duration)
+	ctx, cancel := context.WithTimeout(ctx, total)
 	defer cancel()
-	capture, err := a.capture(ctx, runner.Settings{
-		Config: cfg, Command: cfg.Command, Dir: dir, Limits: p.limits, Progress: display.Phase,
-	})
+	c, err := capture(ctx, display.Phase)
 	display.Done()
 	switch {
 	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("%w (--timeout %s)", err, cfg.Timeouts.Total.Duration)
+		return fmt.Errorf("%w (--timeout %s)", err, total)
 	case err != nil:
 		return err
-	case capture == nil || capture.Evidence == nil:
-		return errors.New("the run gathered no evidence")
+	case c == nil || c.Evidence == nil:
+		return fmt.Errorf("the %s gathered no evidence", what)
 	}
-	return a.verdict(capture, p, started, f.saveEvidence)
+	return a.verdict(c, p, started, f.saveEvidence)
 }
 
 // verdict judges a capture, saves it as an evidence bundle when asked
