@@ -1,16 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -107,9 +102,8 @@ func auditMatchesRun(t *testing.T, dir string, cmd []string, otlpGRPC bool, audi
 }
 
 // startAuditTarget runs the service on a free port with env added, its output
-// going to a log file, waits until /healthz answers, and stops it (SIGTERM
-// to its group, then SIGKILL) at cleanup. It returns the base URL and the
-// log file.
+// going to a log file, waits until /healthz answers, and stops it at cleanup.
+// It returns the base URL and the log file.
 func startAuditTarget(t *testing.T, dir string, cmd, env []string) (string, string) {
 	t.Helper()
 	port, err := launch.FreePort()
@@ -118,60 +112,10 @@ func startAuditTarget(t *testing.T, dir string, cmd, env []string) (string, stri
 	out, err := os.Create(logFile)
 	require.NoError(t, err)
 	defer out.Close()
-
-	c := exec.Command(cmd[0], cmd[1:]...)
-	c.Dir = dir
-	c.Env = append(append(os.Environ(), fmt.Sprintf("PORT=%d", port)), env...)
-	c.Stdout, c.Stderr = out, out
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	require.NoError(t, c.Start())
-	exited := make(chan struct{})
-	go func() { _ = c.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
-
+	exited := startProcess(t, dir, cmd, append(env, fmt.Sprintf("PORT=%d", port)), out, out)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	start := time.Now()
-	for {
-		err := auditTargetHealthy(ctx, base+"/healthz")
-		if err == nil {
-			break
-		}
-		select {
-		case <-exited:
-			t.Fatalf("%s exited before it was ready:\n%s", strings.Join(cmd, " "), auditTargetLog(logFile))
-		case <-ctx.Done():
-			t.Fatalf("%s not ready at %s/healthz within 30s (%v):\n%s", strings.Join(cmd, " "), base, err, auditTargetLog(logFile))
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	t.Logf("%s ready on %s in %s", strings.Join(cmd, " "), base, time.Since(start).Round(time.Millisecond))
+	waitHealthy(t, base+"/healthz", 30*time.Second, exited, func() string { return auditTargetLog(logFile) })
 	return base, logFile
-}
-
-func auditTargetHealthy(ctx context.Context, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return errors.New(resp.Status)
-	}
-	return nil
 }
 
 func auditTargetLog(path string) string {

@@ -2,14 +2,12 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -192,25 +190,11 @@ func TestAuditLogsFromStdin(t *testing.T) {
 	require.NoError(t, err)
 	pr, pw, err := os.Pipe()
 	require.NoError(t, err)
-	svc := exec.Command("node", "server.js")
-	svc.Dir = dir
-	svc.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), closedOTLP(t))
-	svc.Stdout, svc.Stderr = pw, pw
-	svc.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	require.NoError(t, svc.Start())
+	t.Cleanup(func() { _ = pr.Close() }) // after the service is stopped (cleanups run last first)
+	exited := startProcess(t, dir, []string{"node", "server.js"}, []string{fmt.Sprintf("PORT=%d", port), closedOTLP(t)}, pw, pw)
 	require.NoError(t, pw.Close()) // the service holds the write end: it stays open while it runs
-	t.Cleanup(func() {
-		_ = syscall.Kill(-svc.Process.Pid, syscall.SIGKILL)
-		_ = svc.Wait()
-		_ = pr.Close()
-	})
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for auditTargetHealthy(ctx, base+"/healthz") != nil {
-		require.NoError(t, ctx.Err(), "the service did not get ready")
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitHealthy(t, base+"/healthz", 30*time.Second, exited, func() string { return "" })
 
 	c := exec.Command(obslintBin, "audit", "--url", base, "--logs", "-", "--format", "json", "--no-progress")
 	c.Dir = dir

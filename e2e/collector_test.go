@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -44,7 +43,6 @@ type collectorService struct {
 
 	port    int
 	logPath string
-	proc    *exec.Cmd
 	stderr  *syncBuffer
 }
 
@@ -262,31 +260,15 @@ func startService(t *testing.T, s *collectorService, otlpHTTPPort int) {
 	logFile, err := os.OpenFile(s.logPath, os.O_WRONLY|os.O_APPEND, 0)
 	require.NoError(t, err)
 	s.stderr = &syncBuffer{}
-	s.proc = exec.Command(s.cmd[0], s.cmd[1:]...)
-	s.proc.Dir = s.dir
-	s.proc.Env = append(os.Environ(),
+	startProcess(t, s.dir, s.cmd, []string{
 		fmt.Sprintf("PORT=%d", s.port),
 		fmt.Sprintf("OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:%d", otlpHTTPPort),
 		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
 		"OTEL_BSP_SCHEDULE_DELAY=200",
 		"OTEL_BLRP_SCHEDULE_DELAY=200",
 		"OTEL_METRIC_EXPORT_INTERVAL=1000",
-	)
-	s.proc.Stdout, s.proc.Stderr = logFile, s.stderr
-	s.proc.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	require.NoError(t, s.proc.Start(), s.name)
+	}, logFile, s.stderr)
 	logFile.Close()
-	done := make(chan struct{})
-	go func() { _ = s.proc.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-s.proc.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-s.proc.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-	})
 }
 
 // waitForResults polls GET /report until every service has a result that
@@ -383,46 +365,13 @@ func assertCollectorClean(t *testing.T, r report) {
 // log.file.name), so "stdout" in expected.txt stands for logName here.
 func assertCollectorExpected(t *testing.T, r report, want checktest.Want, logName string) {
 	t.Helper()
-	subjects := map[string][]string{}
-	for _, f := range r.Findings {
-		if f.Severity != "info" {
-			subjects[f.Rule] = append(subjects[f.Rule], f.Subject)
-		}
-	}
-	for _, rr := range r.Rules {
-		st, named := want.Status[rr.ID]
-		if rr.Status == string(checks.StatusNotEvaluated) && named && st != checks.StatusNotEvaluated {
-			if rr.Reason != conformance.NoProbesReason {
-				t.Errorf("%s: not evaluated in collector mode (%s), want %s or the no-probes reason", rr.ID, rr.Reason, st)
-			} else {
-				t.Logf("%s: %s under obslint run, not evaluated in collector mode (needs probes)", rr.ID, st)
-			}
-			continue
-		}
-		if !named {
-			if rr.Status == string(checks.StatusFail) {
-				t.Errorf("%s fails in collector mode but not under obslint run: %q", rr.ID, subjects[rr.ID])
-			}
-			continue
-		}
-		if rr.Status != string(st) {
-			t.Errorf("%s: status %s (%s), want %s; subjects %q", rr.ID, rr.Status, rr.Reason, st, subjects[rr.ID])
-			continue
-		}
-		for _, s := range want.Subjects[rr.ID] {
+	assertExpectedIn(t, r, want, otherMode{name: "collector mode", notEvaluated: conformance.NoProbesReason,
+		subject: func(s string) string {
 			if rest, ok := strings.CutPrefix(s, "stdout"); ok && (rest == "" || rest[0] == ' ') {
-				s = logName + rest
+				return logName + rest
 			}
-			if !slices.Contains(subjects[rr.ID], s) {
-				got := slices.Clone(subjects[rr.ID])
-				sort.Strings(got)
-				t.Errorf("%s: no finding with subject %q; got %q", rr.ID, s, got)
-			}
-		}
-	}
-	if t.Failed() {
-		t.Logf("collector report:\n%s", dump(r))
-	}
+			return s
+		}})
 }
 
 // missingFindings lists what the exported telemetry lacks: for each
