@@ -77,10 +77,7 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCapture, err)
 	}
-	metricsURL := cfg.MetricsURL
-	if metricsURL == "" {
-		metricsURL = base + cmp.Or(cfg.MetricsPath, config.DefaultMetricsPath)
-	}
+	metricsURL := metricsURLFor(cfg, base)
 	if s.OTLP && s.Jaeger != "" {
 		return nil, fmt.Errorf("%w: give one trace source: --otlp-listen or --jaeger", ErrCapture)
 	}
@@ -120,13 +117,9 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: --otlp-listen: %v", ErrCapture, err)
 		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = recv.Shutdown(sctx)
-		}()
+		defer shutdown(recv)
 		ev.Captured.Traces = true
-		ev.Captured.TraceSource = "embedded OTLP receiver " + recv.HTTPEndpoint() + " (gRPC " + recv.GRPCEndpoint() + ")"
+		ev.Captured.TraceSource = receiverSource(recv)
 	}
 
 	ph.say("connecting to %s", base)
@@ -164,10 +157,7 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 		wctx, cancel := context.WithTimeout(ctx, spanWait)
 		missing := recv.WaitForSpans(wctx, ids, answered, quietAfterSpans)
 		cancel()
-		ev.Spans = recv.Spans()
-		ev.LogRecords = recv.LogRecords()
-		ev.OTLPMetrics = recv.Metrics()
-		ev.Problems = append(ev.Problems, recv.Problems()...)
+		takeReceived(ev, recv)
 		if len(missing) > 0 {
 			ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("no SERVER span arrived within %s for %d of %d probe trace ids: is the service's OTLP exporter pointed at %s (or gRPC %s)? (its batch delay must be shorter than --span-wait)", spanWait, len(missing), len(ids), recv.HTTPEndpoint(), recv.GRPCEndpoint())})
 		}

@@ -104,21 +104,14 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCapture, err)
 	}
-	metricsURL := cfg.MetricsURL
-	if metricsURL == "" {
-		metricsURL = base + cmp.Or(cfg.MetricsPath, config.DefaultMetricsPath)
-	}
+	metricsURL := metricsURLFor(cfg, base)
 
 	say("starting OTLP receiver")
 	recv, err := collector.StartReceiver(ctx, collector.ReceiverOptions{MaxSpans: s.Limits.MaxSpans, MaxLogRecords: s.Limits.MaxLines})
 	if err != nil {
 		return nil, fmt.Errorf("%w: embedded OTLP receiver: %v", ErrCapture, err)
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = recv.Shutdown(sctx)
-	}()
+	defer shutdown(recv)
 	env = append(env,
 		"OTEL_EXPORTER_OTLP_ENDPOINT="+recv.HTTPEndpoint(),
 		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
@@ -156,7 +149,7 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 		Captured: checks.Captured{
 			Probes: true, Metrics: true, Logs: true, Traces: true,
 			LogSource:   "stdout/stderr of " + strings.Join(s.Command, " "),
-			TraceSource: "embedded OTLP receiver " + recv.HTTPEndpoint() + " (gRPC " + recv.GRPCEndpoint() + ")",
+			TraceSource: receiverSource(recv),
 		},
 	}
 	if err := probeAndScrape(ctx, ev, cfg, base, metricsURL, sopt, probeTimeout, ph); err != nil {
@@ -187,17 +180,42 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 	ph.done("stop")
 
 	ev.Logs = proc.Lines()
-	ev.Spans = recv.Spans()
-	ev.LogRecords = recv.LogRecords()
-	ev.OTLPMetrics = recv.Metrics()
 	ev.Problems = append(ev.Problems, proc.Problems()...)
-	ev.Problems = append(ev.Problems, recv.Problems()...)
+	takeReceived(ev, recv)
 	if len(missing) > 0 {
 		ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("no SERVER span arrived within %s for %d of %d probe trace ids", spanWait, len(missing), len(ids))})
 	}
 	ev.ResolveProfile(cfg.Profile)
 	ev.Target.Service = serviceName(ev)
 	return &Capture{Evidence: ev, Timings: ph.timings}, nil
+}
+
+// metricsURLFor is the configured metrics URL, or the metrics path under base.
+func metricsURLFor(cfg config.Config, base string) string {
+	if cfg.MetricsURL != "" {
+		return cfg.MetricsURL
+	}
+	return base + cmp.Or(cfg.MetricsPath, config.DefaultMetricsPath)
+}
+
+// receiverSource describes the embedded receiver as a trace source.
+func receiverSource(recv *collector.Receiver) string {
+	return "embedded OTLP receiver " + recv.HTTPEndpoint() + " (gRPC " + recv.GRPCEndpoint() + ")"
+}
+
+// takeReceived moves what the receiver holds into the evidence.
+func takeReceived(ev *checks.Evidence, recv *collector.Receiver) {
+	ev.Spans = recv.Spans()
+	ev.LogRecords = recv.LogRecords()
+	ev.OTLPMetrics = recv.Metrics()
+	ev.Problems = append(ev.Problems, recv.Problems()...)
+}
+
+// shutdown stops the receiver, bounded.
+func shutdown(recv *collector.Receiver) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = recv.Shutdown(ctx)
 }
 
 // serviceURL returns the base URL to probe and the environment that tells
