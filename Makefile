@@ -10,10 +10,16 @@ PY_DIRS   := examples/python-fastapi fixtures/services/python-broken fixtures/se
 PYTHON    ?= python3
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build deps demo demo-broken test test-deps lint bench bench-collector docs clean jaeger
+.PHONY: build build-collector deps demo demo-broken test test-deps lint bench bench-collector docs clean jaeger
 
 build:
 	$(GO) build -o $(BIN) ./cmd/obslint
+
+# The collector distribution, beside obslint (`obslint collector` runs it).
+# Its own binary: the collector and the Prometheus scrape stack are a few
+# minutes of cold compile that obslint run/audit/lint do not need.
+build-collector:
+	$(GO) build -o bin/ ./cmd/obslint-collector
 
 # What the tests need: the services' packages and a real Jaeger.
 test-deps: deps jaeger

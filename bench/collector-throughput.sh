@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/out
-go build -o bin/obslint ./cmd/obslint
+go build -o bin/ ./cmd/obslint ./cmd/obslint-collector
 go build -o bin/bench-collector ./bench/collector
 pin=()
 cpus=${COLLECTOR_CPUS-}

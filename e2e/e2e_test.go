@@ -32,7 +32,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	obslintBin = filepath.Join(dir, "obslint")
-	build := exec.Command("go", "build", "-o", obslintBin, "./cmd/obslint")
+	// obslint-collector beside obslint: `obslint collector` runs it.
+	build := exec.Command("go", "build", "-o", dir, "./cmd/obslint", "./cmd/obslint-collector")
 	build.Dir = repoRoot()
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

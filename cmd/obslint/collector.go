@@ -1,29 +1,53 @@
 package main
 
 import (
-	"github.com/spf13/cobra"
-	"go.opentelemetry.io/collector/otelcol"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
 
-	"github.com/obslint/obslint/collector/distro"
+	"github.com/spf13/cobra"
 )
 
-// collectorCommand is the `obslint collector` distribution: otelcol's own
-// command (--config, --set, --feature-gates and the validate, components,
-// featuregate and print-config subcommands) under obslint's name. The process
-// is a collector, so SIGINT and SIGTERM shut it down gracefully.
+// collectorBinary is the collector distribution's own binary (see
+// cmd/obslint-collector): obslint stays small, and `obslint collector`
+// hands over to it.
+const collectorBinary = "obslint-collector"
+
+// collectorCommand runs the collector distribution: `obslint collector ARGS`
+// replaces this process with obslint-collector ARGS, found next to obslint or
+// on PATH, so its signals and exit code are the collector's own.
 func (a *app) collectorCommand() *cobra.Command {
-	c := otelcol.NewCommand(distro.Settings(toolVersion()))
-	c.Use = "collector"
-	c.Short = "Run an OpenTelemetry Collector that judges the telemetry passing through it"
-	c.Long = "obslint collector is an OpenTelemetry Collector distribution: the otlp, prometheus and filelog\n" +
-		"receivers, the batch processor, the debug, nop, otlp and otlphttp exporters, and obslint's\n" +
-		"conformance processor and connector, which judge each service's telemetry with the same rules\n" +
-		"as `obslint run` and export the findings as log records, as the obslint_findings metric and on\n" +
-		"an HTTP /report endpoint. See docs/collector.md.\n\n" +
-		"  obslint collector --config obslint-collector.yaml\n" +
-		"  obslint collector validate --config obslint-collector.yaml\n" +
-		"  obslint collector components"
-	c.Example = ""
-	c.Version = ""
-	return c
+	return &cobra.Command{
+		Use:   "collector [--config FILE | validate --config FILE | components]",
+		Short: "Run an OpenTelemetry Collector that judges the telemetry passing through it",
+		Long: "obslint collector runs obslint-collector, an OpenTelemetry Collector distribution with\n" +
+			"obslint's conformance processor and connector (see docs/collector.md). It is installed\n" +
+			"beside obslint: go install github.com/obslint/obslint/cmd/obslint-collector@VERSION, or\n" +
+			"make build-collector. All arguments go to it; obslint collector --help shows its own.",
+		DisableFlagParsing: true,
+		RunE: func(_ *cobra.Command, args []string) error {
+			bin, err := findCollector()
+			if err != nil {
+				return err
+			}
+			return syscall.Exec(bin, append([]string{bin}, args...), os.Environ())
+		},
+	}
+}
+
+// findCollector looks beside the running obslint first, then on PATH.
+func findCollector() (string, error) {
+	if self, err := os.Executable(); err == nil {
+		sibling := filepath.Join(filepath.Dir(self), collectorBinary)
+		if fi, err := os.Stat(sibling); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return sibling, nil
+		}
+	}
+	if bin, err := exec.LookPath(collectorBinary); err == nil {
+		return bin, nil
+	}
+	return "", errors.New("obslint collector needs the " + collectorBinary + " binary beside obslint or on PATH: " +
+		"go install github.com/obslint/obslint/cmd/obslint-collector@VERSION (the version of obslint), or make build-collector")
 }

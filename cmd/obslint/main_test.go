@@ -392,3 +392,15 @@ func TestClosest(t *testing.T) {
 	}
 	assert.Empty(t, closest("x", nil))
 }
+
+// obslint collector hands over to obslint-collector; without it, a clear
+// error that says how to install it, not a crash.
+func TestCollectorNeedsItsBinary(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	out := obslint(t, nil, "", "collector", "--config", "x.yaml")
+	require.Equal(t, exitError, out.code, out.stdout)
+	assert.Contains(t, out.stderr, "obslint: obslint collector needs the obslint-collector binary beside obslint or on PATH")
+	assert.Contains(t, out.stderr, "go install github.com/obslint/obslint/cmd/obslint-collector@")
+	top := obslint(t, nil, "", "--help")
+	assert.Contains(t, top.stdout, "collector")
+}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -11,6 +13,25 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+type outcome struct {
+	code           int
+	stdout, stderr string
+}
+
+func collector(t *testing.T, args ...string) outcome {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(args, &stdout, &stderr)
+	return outcome{code, stdout.String(), stderr.String()}
+}
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(path, []byte(body), 0o644))
+	return path
+}
+
 func repoFile(parts ...string) string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(append([]string{filepath.Dir(file), "..", ".."}, parts...)...)
@@ -20,7 +41,7 @@ func repoFile(parts ...string) string {
 // scrape and tail as well as receive OTLP, and the conformance processor and
 // connector from this module.
 func TestCollectorComponents(t *testing.T) {
-	out := obslint(t, nil, "", "collector", "components")
+	out := collector(t, "components")
 	require.Equal(t, 0, out.code, out.stderr)
 	var got struct {
 		Receivers, Processors, Exporters, Connectors []struct {
@@ -56,7 +77,7 @@ func TestCollectorComponents(t *testing.T) {
 
 // The sample config in examples/collector is valid for this distribution.
 func TestCollectorValidateSampleConfig(t *testing.T) {
-	out := obslint(t, nil, "", "collector", "validate", "--config", repoFile("examples", "collector", "obslint-collector.yaml"))
+	out := collector(t, "validate", "--config", repoFile("examples", "collector", "obslint-collector.yaml"))
 	require.Equal(t, 0, out.code, "stdout:\n%s\nstderr:\n%s", out.stdout, out.stderr)
 }
 
@@ -99,20 +120,18 @@ service:
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := writeFile(t, "collector.yaml", tc.config)
-			out := obslint(t, nil, "", "collector", "validate", "--config", path)
-			require.Equal(t, exitError, out.code, out.stdout)
+			out := collector(t, "validate", "--config", path)
+			require.Equal(t, 2, out.code, out.stdout)
 			require.Contains(t, out.stderr, tc.want)
-			require.True(t, strings.HasPrefix(out.stderr, "obslint: "), out.stderr)
+			require.True(t, strings.HasPrefix(out.stderr, "obslint collector: "), out.stderr)
 		})
 	}
 }
 
 func TestCollectorHelp(t *testing.T) {
-	out := obslint(t, nil, "", "collector", "--help")
+	out := collector(t, "--help")
 	require.Equal(t, 0, out.code, out.stderr)
 	require.Contains(t, out.stdout, "obslint collector --config")
 	require.Contains(t, out.stdout, "validate")
 	require.Contains(t, out.stdout, "components")
-	top := obslint(t, nil, "", "--help")
-	require.Contains(t, top.stdout, "collector")
 }
