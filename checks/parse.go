@@ -11,6 +11,7 @@ import (
 	"mime"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	dto "github.com/prometheus/client_model/go"
@@ -182,6 +183,20 @@ func trimPartialRune(s string) string {
 
 // jsonSpace is the whitespace JSON allows between tokens.
 const jsonSpace = " \t\r\n"
+
+// NewLogLine is a line as a front door read it: raw is made valid UTF-8
+// (CleanUTF8; InvalidUTF8 records that it had to be), then parsed.
+func NewLogLine(source string, n int, raw string, truncated bool, at time.Time) LogLine {
+	clean, invalid := CleanUTF8(raw, truncated)
+	return CapturedLogLine(source, n, clean, truncated, invalid, at)
+}
+
+// CapturedLogLine is NewLogLine for a raw line already made valid UTF-8.
+func CapturedLogLine(source string, n int, raw string, truncated, invalid bool, at time.Time) LogLine {
+	l := ParseLogLine(source, n, raw)
+	l.Time, l.Truncated, l.InvalidUTF8 = at, truncated, invalid
+	return l
+}
 
 // ParseLogLine builds a LogLine from raw text: Fields is set when the line is
 // one JSON object, ParseErr says why not otherwise.

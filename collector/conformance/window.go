@@ -265,9 +265,7 @@ type rawLine struct {
 }
 
 func (r rawLine) parse() checks.LogLine {
-	l := checks.ParseLogLine(r.source, r.n, r.raw)
-	l.Time, l.Truncated, l.InvalidUTF8 = r.time, r.truncated, r.invalid
-	return l
+	return checks.CapturedLogLine(r.source, r.n, r.raw, r.truncated, r.invalid, r.time)
 }
 
 func flatten[T any](parts [][]T) []T {

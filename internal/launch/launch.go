@@ -167,11 +167,7 @@ func (p *Process) add(source, raw string, truncated bool, at time.Time) {
 		p.dropped++
 		return
 	}
-	l := checks.ParseLogLine(source, p.counts[source], raw)
-	l.Time = at
-	l.Truncated = truncated
-	l.InvalidUTF8 = invalid
-	p.lines = append(p.lines, l)
+	p.lines = append(p.lines, checks.CapturedLogLine(source, p.counts[source], raw, truncated, invalid, at))
 }
 
 func (p *Process) pushTail(raw string) {

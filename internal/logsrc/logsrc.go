@@ -323,12 +323,7 @@ func (s *lineSink) emit(now time.Time) {
 	if len(s.out) >= s.maxLines {
 		s.dropped++
 	} else {
-		clean, invalid := checks.CleanUTF8(string(raw), s.cut)
-		l := checks.ParseLogLine(s.source, s.n, clean)
-		l.Time = now
-		l.Truncated = s.cut
-		l.InvalidUTF8 = invalid
-		s.out = append(s.out, l)
+		s.out = append(s.out, checks.NewLogLine(s.source, s.n, string(raw), s.cut, now))
 	}
 	s.pending, s.seen, s.cut = s.pending[:0], false, false
 }

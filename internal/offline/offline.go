@@ -303,20 +303,13 @@ func loadLogs(ev *checks.Evidence, path string, lim Limits, stdin io.Reader) err
 				return fmt.Errorf("%s: line %d: not a captured log record: %v", displayName(path), n, err)
 			}
 			counts[c.Source]++
-			l := checks.ParseLogLine(c.Source, cmp.Or(c.Line, counts[c.Source]), c.Raw)
-			l.Time = c.Time
-			l.Truncated = c.Truncated
 			// A JSON string cannot hold invalid bytes: the decoder made them
 			// U+FFFD, so the record itself says whether there were any.
-			l.InvalidUTF8 = c.InvalidUTF8 || !utf8.ValidString(raw)
-			ev.Logs = append(ev.Logs, l)
+			invalid := c.InvalidUTF8 || !utf8.ValidString(raw)
+			ev.Logs = append(ev.Logs, checks.CapturedLogLine(c.Source, cmp.Or(c.Line, counts[c.Source]), c.Raw, c.Truncated, invalid, c.Time))
 			continue
 		}
-		clean, invalid := checks.CleanUTF8(raw, truncated)
-		l := checks.ParseLogLine(src, n, clean)
-		l.Truncated = truncated
-		l.InvalidUTF8 = invalid
-		ev.Logs = append(ev.Logs, l)
+		ev.Logs = append(ev.Logs, checks.NewLogLine(src, n, raw, truncated, time.Time{}))
 	}
 	if dropped > 0 {
 		ev.Problems = append(ev.Problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf("%s: %d log lines past the limit of %d were not kept", displayName(path), dropped, lim.MaxLines)})
