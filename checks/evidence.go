@@ -195,6 +195,10 @@ type LogLine struct {
 	// Fields is the parsed JSON object; nil when the line is not one.
 	Fields   map[string]any `json:"-"`
 	ParseErr string         `json:"parse_error,omitempty"`
+	// Seq is the line's position in the stream the judge was fed, across
+	// all sources (set by Judge.Line): what "first" means when parts of a
+	// stream judged apart are merged.
+	Seq int `json:"-"`
 }
 
 // Subject names the line in findings: "stdout:12".

@@ -17,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/valyala/fastjson"
 )
 
 // ParseExposition decodes a metrics body the way a Prometheus server would,
@@ -211,20 +212,103 @@ func ParseLogLine(source string, n int, raw string) LogLine {
 	case t == "" || t[0] != '{':
 		l.ParseErr = "not a JSON object"
 	default:
-		var m map[string]any
-		dec := json.NewDecoder(strings.NewReader(t))
-		dec.UseNumber()
-		// Decode stops after one value, and More() is false before a stray
-		// "}" or "]", so the rest of the line is looked at directly.
-		if err := dec.Decode(&m); err != nil {
-			l.ParseErr = "invalid JSON: " + err.Error()
-		} else if rest := strings.Trim(t[dec.InputOffset():], jsonSpace); rest == "" {
+		if m, ok := fastObject(t); ok {
 			l.Fields = m
-		} else if rest[0] == '{' || rest[0] == '[' {
-			l.ParseErr = "more than one JSON value on the line"
 		} else {
-			l.ParseErr = "invalid JSON: trailing data after the object"
+			l.Fields, l.ParseErr = slowObject(t)
 		}
 	}
 	return l
+}
+
+// parsers are fastjson parsers, one per goroutine at a time.
+var parsers fastjson.ParserPool
+
+// fastObject parses the common line: valid UTF-8, no lone surrogate
+// escape, strict JSON (fastjson's parser is lenient, its validator is not;
+// the parser bounds the depth first). Anything else, and every error, is
+// left to slowObject, which matches encoding/json to the letter.
+func fastObject(t string) (map[string]any, bool) {
+	if !utf8.ValidString(t) || hasSurrogateEscape(t) {
+		return nil, false
+	}
+	p := parsers.Get()
+	defer parsers.Put(p)
+	v, err := p.Parse(t)
+	if err != nil || fastjson.Validate(t) != nil {
+		return nil, false
+	}
+	o, err := v.Object()
+	if err != nil {
+		return nil, false
+	}
+	return goObject(o), true
+}
+
+// goObject copies a parsed object out of the parser's memory as the values
+// encoding/json makes with UseNumber; a repeated key keeps its last value.
+func goObject(o *fastjson.Object) map[string]any {
+	m := make(map[string]any, o.Len())
+	o.Visit(func(k []byte, v *fastjson.Value) { m[string(k)] = goValue(v) })
+	return m
+}
+
+func goValue(v *fastjson.Value) any {
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		return goObject(o)
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		out := make([]any, len(a))
+		for i, e := range a {
+			out[i] = goValue(e)
+		}
+		return out
+	case fastjson.TypeString:
+		return string(v.GetStringBytes())
+	case fastjson.TypeNumber:
+		return json.Number(v.MarshalTo(nil))
+	case fastjson.TypeTrue:
+		return true
+	case fastjson.TypeFalse:
+		return false
+	}
+	return nil
+}
+
+// hasSurrogateEscape reports whether t holds a \uD800–\uDFFF escape, which
+// fastjson and encoding/json decode differently when unpaired.
+func hasSurrogateEscape(t string) bool {
+	for i := strings.Index(t, `\u`); i >= 0 && i+3 < len(t); {
+		if c, d := t[i+2], t[i+3]; (c == 'd' || c == 'D') && strings.IndexByte("89abcdefABCDEF", d) >= 0 {
+			return true
+		}
+		j := strings.Index(t[i+2:], `\u`)
+		if j < 0 {
+			break
+		}
+		i += 2 + j
+	}
+	return false
+}
+
+// slowObject decodes with encoding/json, for the lines fastObject leaves.
+func slowObject(t string) (map[string]any, string) {
+	var m map[string]any
+	dec := json.NewDecoder(strings.NewReader(t))
+	dec.UseNumber()
+	// Decode stops after one value, and More() is false before a stray
+	// "}" or "]", so the rest of the line is looked at directly.
+	if err := dec.Decode(&m); err != nil {
+		return nil, "invalid JSON: " + err.Error()
+	}
+	rest := strings.Trim(t[dec.InputOffset():], jsonSpace)
+	switch {
+	case rest == "":
+		return m, ""
+	case rest[0] == '{' || rest[0] == '[':
+		return nil, "more than one JSON value on the line"
+	}
+	return nil, "invalid JSON: trailing data after the object"
 }

@@ -9,6 +9,16 @@ import (
 // the spans first, then the runtime's default metrics, then the log shape.
 // It returns "" when nothing tells.
 func DetectProfile(e *Evidence) (profile, reason string) {
+	var shape logShape
+	for _, l := range e.Logs {
+		shape.add(l.Fields)
+	}
+	return detectProfile(e, shape)
+}
+
+// detectProfile is DetectProfile with the log shape counted while the
+// lines flowed past.
+func detectProfile(e *Evidence, shape logShape) (profile, reason string) {
 	for _, s := range e.Spans {
 		switch lang := s.ResourceAttr("telemetry.sdk.language"); lang {
 		case "nodejs", "javascript", "webjs":
@@ -28,33 +38,21 @@ func DetectProfile(e *Evidence) (profile, reason string) {
 			}
 		}
 	}
-	var event, message int
-	for _, l := range e.Logs {
-		if l.Fields == nil {
-			continue
-		}
-		if _, ok := l.Fields["event"]; ok {
-			event++
-		}
-		if _, ok := l.Fields["message"]; ok {
-			message++
-		}
-	}
 	switch {
-	case event > message:
+	case shape.event > shape.message:
 		return ProfilePython, "log lines carry structlog's \"event\" key"
-	case message > event:
+	case shape.message > shape.event:
 		return ProfileNode, "log lines carry winston's \"message\" key"
 	}
 	return "", "no SDK language, default metrics or log shape to go by"
 }
 
-// ResolveProfile fills Target.Profile: a configured profile wins, "auto" or
+// resolveProfile fills Target.Profile: a configured profile wins, "auto" or
 // empty is detected.
-func (e *Evidence) ResolveProfile(configured string) {
+func (e *Evidence) resolveProfile(configured string, shape logShape) {
 	if configured != "" && configured != ProfileAuto {
 		e.Target.Profile, e.Target.ProfileReason = configured, "configured (--profile or profile: in obslint.yaml)"
 		return
 	}
-	e.Target.Profile, e.Target.ProfileReason = DetectProfile(e)
+	e.Target.Profile, e.Target.ProfileReason = detectProfile(e, shape)
 }

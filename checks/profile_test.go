@@ -92,13 +92,13 @@ func TestResolveProfile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run("configured="+tt.configured, func(t *testing.T) {
-			ev := nodeLogs()
-			ev.ResolveProfile(tt.configured)
-			assert.Equal(t, tt.profile, ev.Target.Profile)
-			assert.Equal(t, tt.reason, ev.Target.ProfileReason)
+			res := Run(nodeLogs(), nil, Options{ResolveProfile: true, Profile: tt.configured})
+			assert.Equal(t, tt.profile, res.Target.Profile)
+			assert.Equal(t, tt.reason, res.Target.ProfileReason)
 		})
 	}
-	ev := &Evidence{Target: Target{Profile: ProfileNode}}
-	ev.ResolveProfile(ProfileAuto)
-	assert.Equal(t, "", ev.Target.Profile, "auto detects afresh, even over an earlier value")
+	res := Run(&Evidence{Target: Target{Profile: ProfileNode}}, nil, Options{ResolveProfile: true, Profile: ProfileAuto})
+	assert.Equal(t, "", res.Target.Profile, "auto detects afresh, even over an earlier value")
+	res = Run(&Evidence{Target: Target{Profile: ProfileNode}}, nil, Options{})
+	assert.Equal(t, ProfileNode, res.Target.Profile, "without ResolveProfile the profile stands")
 }

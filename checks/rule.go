@@ -129,6 +129,10 @@ type Rule struct {
 	// Check judges the evidence. It reports findings, or calls Skip to say
 	// that it could not be evaluated, through the Pass.
 	Check func(*Pass)
+	// Logs, for a rule that reads log lines, makes the state the lines are
+	// fed to (see LogJudge), from the rest of the evidence; its Finish
+	// takes the place of Check.
+	Logs func(*Evidence) LogJudge
 }
 
 // Signal is the part of the ID before the slash.
@@ -166,8 +170,8 @@ func Validate(rules []*Rule) error {
 		if strings.TrimSpace(r.Doc) == "" {
 			errs = append(errs, fmt.Sprintf("rule %q: empty doc", r.ID))
 		}
-		if r.Check == nil {
-			errs = append(errs, fmt.Sprintf("rule %q: nil Check", r.ID))
+		if (r.Check == nil) == (r.Logs == nil) {
+			errs = append(errs, fmt.Sprintf("rule %q: needs exactly one of Check and Logs", r.ID))
 		}
 		for _, p := range r.Profiles {
 			if !slices.Contains([]string{ProfileNode, ProfilePython}, p) {

@@ -83,6 +83,17 @@ type Result struct {
 	Baselined []Finding `json:"baselined,omitempty"`
 	// StaleBaseline are baseline entries that no finding matched any more.
 	StaleBaseline []StaleEntry `json:"stale_baseline,omitempty"`
+	// Judged says how much evidence the rules were fed: every record, not
+	// just what limits let the front door keep.
+	Judged Judged `json:"judged"`
+}
+
+// Judged counts the records the rules judged.
+type Judged struct {
+	LogLines   int `json:"log_lines"`
+	LogRecords int `json:"log_records"`
+	Spans      int `json:"spans"`
+	Scrapes    int `json:"scrapes"`
 }
 
 // StaleEntry is a baseline entry (rule + subject) that no longer occurs,
@@ -101,11 +112,31 @@ type Options struct {
 	Disabled map[string]string
 	// Severity overrides a rule's default severity.
 	Severity map[string]Severity
+	// ResolveProfile asks the judge to fill Target.Profile once every
+	// record was seen: Profile when it names a stack, else detected from
+	// the evidence (DetectProfile). Without it Target.Profile stands.
+	ResolveProfile bool
+	Profile        string
 }
 
 // Run judges the evidence with every rule and returns the result. Findings
-// and rules are sorted so the same evidence gives the same bytes.
+// and rules are sorted so the same evidence gives the same bytes. Log lines
+// held in ev.Logs are streamed through the rules like any other stream.
 func Run(ev *Evidence, rules []*Rule, opt Options) Result {
+	j := NewJudge(ev, rules, opt)
+	for i := range ev.Logs {
+		j.Line(&ev.Logs[i])
+	}
+	return j.Result()
+}
+
+// Result resolves the profile when asked, finishes every rule and returns
+// the result. The judge is not fed afterwards.
+func (j *Judge) Result() Result {
+	ev, opt := j.ev, j.opt
+	if opt.ResolveProfile {
+		ev.resolveProfile(opt.Profile, j.shape)
+	}
 	res := Result{
 		SchemaVersion: SchemaVersion,
 		Target:        ev.Target,
@@ -113,9 +144,10 @@ func Run(ev *Evidence, rules []*Rule, opt Options) Result {
 		Problems:      ev.Problems,
 		Rules:         []RuleResult{},
 		Findings:      []Finding{},
+		Judged:        Judged{LogLines: j.lines, LogRecords: len(ev.LogRecords), Spans: len(ev.Spans), Scrapes: len(ev.Scrapes)},
 	}
 	secrets := ev.secretValues()
-	for _, r := range rules {
+	for i, r := range j.rules {
 		sev := r.Severity
 		if s, ok := opt.Severity[r.ID]; ok {
 			sev = s
@@ -137,7 +169,14 @@ func Run(ev *Evidence, rules []*Rule, opt Options) Result {
 			continue
 		}
 		pass := &Pass{Evidence: ev, Rule: r}
-		runCheck(pass)
+		switch {
+		case j.broken[i] != "":
+			pass.skip = j.broken[i]
+		case r.Logs != nil:
+			runCheck(pass, j.logs[i].Finish)
+		default:
+			runCheck(pass, r.Check)
+		}
 		if pass.skip != "" {
 			rr.Status, rr.Reason = StatusNotEvaluated, pass.skip
 			res.Rules = append(res.Rules, rr)
@@ -192,14 +231,14 @@ func finish(fs []Finding, r *Rule, sev Severity, profile string, secrets []strin
 
 // runCheck runs one rule, turning a panic into a finding-free not_evaluated
 // result rather than taking the whole run down.
-func runCheck(p *Pass) {
+func runCheck(p *Pass, check func(*Pass)) {
 	defer func() {
 		if v := recover(); v != nil {
 			p.findings, p.notes = nil, nil
 			p.skip = fmt.Sprintf("internal error in rule %s: %v (please report it)", p.Rule.ID, v)
 		}
 	}()
-	p.Rule.Check(p)
+	check(p)
 }
 
 func disabledReason(disabled map[string]string, id string) (string, bool) {

@@ -133,8 +133,7 @@ func RunCase(t testing.TB, dir string, want Want, rules []*checks.Rule) checks.R
 	if err != nil {
 		t.Fatalf("load %s: %v", dir, err)
 	}
-	ev.ResolveProfile(want.Profile)
-	return checks.Run(ev, rules, checks.Options{})
+	return checks.Run(ev, rules, checks.Options{ResolveProfile: true, Profile: want.Profile})
 }
 
 // Compare checks the result against want for the given rules.

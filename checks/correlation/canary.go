@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -52,8 +53,30 @@ secret query parameters in the HTTP instrumentation; label metrics by route.`,
 		Node:   "redact secret query parameters (new HttpInstrumentation({ redactedQueryParamsServer: [...] })), never log req.headers/req.url, label metrics by route",
 		Python: "do not capture Authorization headers or raw URLs; scrub url.query in a SpanProcessor, never bind request.headers/url in structlog, label metrics by route",
 	},
-	Check: checkNoCanaryLeak,
+	Logs: newCanaryJudge,
 }
+
+// canaryJudge finds the canaries in the log lines.
+type canaryJudge struct {
+	canaries []checks.Canary
+	found    leaks
+}
+
+func newCanaryJudge(ev *checks.Evidence) checks.LogJudge {
+	return &canaryJudge{canaries: sentCanaries(ev)}
+}
+
+func (j *canaryJudge) Line(l *checks.LogLine) {
+	for _, c := range j.canaries {
+		if strings.Contains(l.Raw, c.Value) {
+			j.found.add("log "+l.Source, c, l.Seq, l.Subject(), l.Raw)
+		}
+	}
+}
+
+func (j *canaryJudge) Merge(later checks.LogJudge) { j.found.merge(&later.(*canaryJudge).found) }
+
+func (j *canaryJudge) Finish(p *checks.Pass) { checkNoCanaryLeak(p, &j.found) }
 
 // maxDepth bounds recursion into nested attribute values.
 const maxDepth = 16
@@ -62,6 +85,7 @@ const maxDepth = 16
 type leak struct {
 	canary   checks.Canary
 	count    int
+	seq      int    // the position of the first occurrence in its stream
 	first    string // where the first occurrence is, e.g. "stdout:12"
 	evidence string
 }
@@ -72,30 +96,47 @@ type leaks struct {
 	order []string
 }
 
-func (l *leaks) add(subject string, c checks.Canary, first, evidence string) {
-	key := subject + "\x00" + c.Value
+// add counts one occurrence; seq orders the occurrences of a stream of
+// lines (later ones are passed with a larger seq).
+func (l *leaks) add(subject string, c checks.Canary, seq int, first, evidence string) {
+	l.put(subject+"\x00"+c.Value, &leak{canary: c, count: 1, seq: seq, first: first, evidence: evidence})
+}
+
+func (l *leaks) put(key string, n *leak) {
 	if l.by == nil {
 		l.by = map[string]*leak{}
 	}
-	if x := l.by[key]; x != nil {
-		x.count++
+	x := l.by[key]
+	if x == nil {
+		l.by[key] = n
+		l.order = append(l.order, key)
 		return
 	}
-	l.by[key] = &leak{canary: c, count: 1, first: first, evidence: evidence}
-	l.order = append(l.order, key)
+	x.count += n.count
+	if n.seq < x.seq {
+		x.seq, x.first, x.evidence = n.seq, n.first, n.evidence
+	}
 }
 
-func checkNoCanaryLeak(p *checks.Pass) {
+// merge folds in the leaks found in the lines that follow.
+func (l *leaks) merge(o *leaks) {
+	for _, key := range o.order {
+		l.put(key, o.by[key])
+	}
+}
+
+// checkNoCanaryLeak reports the leaks found in the log lines and those in
+// the rest of the evidence.
+func checkNoCanaryLeak(p *checks.Pass, found *leaks) {
 	canaries := sentCanaries(p.Evidence)
 	if len(canaries) == 0 {
 		p.Skip("no canary secrets were sent with the probes")
 		return
 	}
-	var found leaks
 	resources := map[string]bool{}
-	scanLogs(p.Evidence, canaries, resources, &found)
-	scanSpans(p.Evidence, canaries, resources, &found)
-	scanMetrics(p.Evidence, canaries, &found)
+	scanLogRecords(p.Evidence, canaries, resources, found)
+	scanSpans(p.Evidence, canaries, resources, found)
+	scanMetrics(p.Evidence, canaries, found)
 	for _, key := range found.order {
 		subject, _, _ := strings.Cut(key, "\x00")
 		l := found.by[key]
@@ -125,18 +166,11 @@ func sentCanaries(ev *checks.Evidence) []checks.Canary {
 	return out
 }
 
-func scanLogs(ev *checks.Evidence, canaries []checks.Canary, resources map[string]bool, found *leaks) {
-	for _, l := range ev.Logs {
-		for _, c := range canaries {
-			if strings.Contains(l.Raw, c.Value) {
-				found.add("log "+l.Source, c, l.Subject(), l.Raw)
-			}
-		}
-	}
+func scanLogRecords(ev *checks.Evidence, canaries []checks.Canary, resources map[string]bool, found *leaks) {
 	for _, r := range ev.LogRecords {
 		for _, c := range canaries {
 			if strings.Contains(r.Body, c.Value) {
-				found.add("log otlp body", c, "", r.Body)
+				found.add("log otlp body", c, math.MaxInt, "", r.Body)
 			}
 			scanAttrs(r.Attrs, c, "log otlp attribute ", "", found)
 		}
@@ -149,7 +183,7 @@ func scanSpans(ev *checks.Evidence, canaries []checks.Canary, resources map[stri
 		where := "trace " + s.TraceID
 		for _, c := range canaries {
 			if strings.Contains(s.Name, c.Value) {
-				found.add("span "+strings.ToLower(s.Kind)+" name", c, where, s.Name)
+				found.add("span "+strings.ToLower(s.Kind)+" name", c, math.MaxInt, where, s.Name)
 			}
 			scanAttrs(s.Attrs, c, "span "+s.Name+" attribute ", where, found)
 			for _, e := range s.Events {
@@ -178,7 +212,7 @@ func scanResource(res map[string]any, canaries []checks.Canary, seen map[string]
 func scanAttrs(attrs map[string]any, c checks.Canary, prefix, where string, found *leaks) {
 	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		if s, ok := containing(attrs[k], c.Value, 0); ok {
-			found.add(prefix+k, c, where, k+"="+s)
+			found.add(prefix+k, c, math.MaxInt, where, k+"="+s)
 		}
 	}
 }
@@ -224,7 +258,7 @@ func scanMetrics(ev *checks.Evidence, canaries []checks.Canary, found *leaks) {
 					for _, c := range canaries {
 						if strings.Contains(l.GetValue(), c.Value) {
 							labelled[f.GetName()+"\x00"+c.Value] = true
-							found.add("metric "+f.GetName()+" label "+l.GetName(), c, sc.URL, l.GetName()+"="+l.GetValue())
+							found.add("metric "+f.GetName()+" label "+l.GetName(), c, math.MaxInt, sc.URL, l.GetName()+"="+l.GetValue())
 						}
 					}
 				}
@@ -245,7 +279,7 @@ func scanMetrics(ev *checks.Evidence, canaries []checks.Canary, found *leaks) {
 				if fam != "" {
 					subject = "metric " + exemplarFamily(fam)
 				}
-				found.add(subject, c, fmt.Sprintf("%s line %d", sc.URL, n), string(line))
+				found.add(subject, c, math.MaxInt, fmt.Sprintf("%s line %d", sc.URL, n), string(line))
 			}
 		}
 	}

@@ -45,8 +45,37 @@ second hard-coded name.`,
 		Node:   "derive winston's defaultMeta.service from OTEL_SERVICE_NAME instead of a second hard-coded name",
 		Python: "bind structlog's service field from OTEL_SERVICE_NAME / the resource's service.name",
 	},
-	Check: checkServiceIdentity,
+	Logs: newIdentityJudge,
 }
+
+// maxNames bounds the distinct service names a stream of lines is counted
+// under; more are counted as one.
+const maxNames = 1000
+
+// identityJudge counts the service names the log lines carry.
+type identityJudge struct{ lines names }
+
+func newIdentityJudge(*checks.Evidence) checks.LogJudge { return &identityJudge{lines: names{}} }
+
+func (j *identityJudge) Line(l *checks.LogLine) {
+	if l.Fields == nil {
+		return
+	}
+	if v := logServiceName(l.Fields); v != "" {
+		if _, ok := j.lines[v]; !ok && len(j.lines) >= maxNames {
+			v = "(more service names)"
+		}
+		j.lines.add(v)
+	}
+}
+
+func (j *identityJudge) Merge(later checks.LogJudge) {
+	for v, n := range later.(*identityJudge).lines {
+		j.lines[v] += n
+	}
+}
+
+func (j *identityJudge) Finish(p *checks.Pass) { checkServiceIdentity(p, j.lines) }
 
 // logServiceKeys are the log fields that name the service, in preference
 // order (winston defaultMeta, ECS, structlog habits, Python log correlation).
@@ -61,13 +90,13 @@ func (n names) add(v string) {
 	}
 }
 
-func checkServiceIdentity(p *checks.Pass) {
+func checkServiceIdentity(p *checks.Pass, lines names) {
 	signals := []struct {
 		name  string
 		names names
 	}{
 		{"traces", traceNames(p.Evidence)},
-		{"logs", logNames(p.Evidence)},
+		{"logs", logNames(p.Evidence, lines)},
 		{"metrics", metricNames(p.Evidence)},
 	}
 	var parts, present []string
@@ -101,12 +130,12 @@ func traceNames(ev *checks.Evidence) names {
 	return n
 }
 
-func logNames(ev *checks.Evidence) names {
+// logNames adds the service names of the OTLP log records to those of the
+// lines.
+func logNames(ev *checks.Evidence, lines names) names {
 	n := names{}
-	for _, l := range ev.Logs {
-		if v := logServiceName(l.Fields); v != "" {
-			n.add(v)
-		}
+	for v, c := range lines {
+		n[v] = c
 	}
 	for _, r := range ev.LogRecords {
 		n.add(stringAttr(r.Resource, "service.name"))

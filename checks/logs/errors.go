@@ -51,7 +51,7 @@ Good: ` + "`structlog.processors.format_exc_info`" + ` (or ` + "`dict_tracebacks
 		Python: "Add structlog.processors.format_exc_info or dict_tracebacks before JSONRenderer, and route uncaught exceptions and uvicorn errors through structlog.",
 	},
 	Needs: []checks.Need{checks.NeedLogs},
-	Check: checkErrorStructure,
+	Logs:  newErrorJudge,
 }
 
 // Problems the rule reports, one finding per stream and problem.
@@ -63,29 +63,46 @@ const (
 	problemBareError   = "error line without message or stack"
 )
 
-func checkErrorStructure(p *checks.Pass) {
-	totals := map[string]int{}
-	var t tally
-	for _, src := range splitSources(p.Logs) {
-		kinds := classifyNonJSON(src)
-		for i, l := range src {
-			if isBlank(l) {
-				continue
-			}
-			totals[l.Source]++
-			if kinds[i] == kindNodeStack || kinds[i] == kindPyTraceback {
-				t.add(l.Source, problemStrayStack, kinds[i], l, excerpt(l.Raw))
-				continue
-			}
-			if l.Fields != nil {
-				for _, problem := range errorFieldProblems(l.Fields) {
-					t.add(l.Source, problem, "", l, excerpt(l.Raw))
-				}
-			}
+type errorJudge struct {
+	t      tally
+	totals counts
+	runs   textRuns
+}
+
+func newErrorJudge(*checks.Evidence) checks.LogJudge {
+	j := &errorJudge{totals: counts{}}
+	j.runs = newTextRuns(func(l *checks.LogLine, kind string) {
+		if kind == kindNodeStack || kind == kindPyTraceback {
+			j.t.add(l.Source, problemStrayStack, kind, l, func() string { return excerpt(l.Raw) })
+		}
+	})
+	return j
+}
+
+func (j *errorJudge) Line(l *checks.LogLine) {
+	j.runs.line(l)
+	if isBlank(*l) {
+		return
+	}
+	j.totals[l.Source]++
+	if l.Fields != nil {
+		for _, problem := range errorFieldProblems(l.Fields) {
+			j.t.add(l.Source, problem, "", l, func() string { return excerpt(l.Raw) })
 		}
 	}
-	t.report(p, func(g *group) string {
-		n := share(g.N, totals[g.Source], "lines on "+g.Source)
+}
+
+func (j *errorJudge) Merge(later checks.LogJudge) {
+	o := later.(*errorJudge)
+	j.t.merge(&o.t)
+	j.totals.merge(o.totals)
+	j.runs.merge(&o.runs)
+}
+
+func (j *errorJudge) Finish(p *checks.Pass) {
+	j.runs.finish()
+	j.t.report(p, func(g *group) string {
+		n := share(g.N, j.totals[g.Source], "lines on "+g.Source)
 		switch g.Problem {
 		case problemStrayStack:
 			return n + " are stack-trace text outside JSON, which a log pipeline splits into unrelated entries"

@@ -49,34 +49,82 @@ Good: a processor adds it to every event:
 		Python: "add the field to every event with a structlog processor (or contextvars bound at startup)",
 	},
 	Needs: []checks.Need{checks.NeedLogs},
-	Check: checkExpectedFields,
+	Logs:  newExpectedJudge,
 }
 
-func checkExpectedFields(p *checks.Pass) {
-	if len(p.Expect.LogFields) == 0 {
+// expectedJudge keeps, per declared field and source, how many JSON lines
+// miss it and the first that does.
+type expectedJudge struct {
+	fields  []string
+	totals  counts
+	missing []map[string]*missingField // parallel to fields
+}
+
+type missingField struct {
+	n     int
+	first firstLine
+}
+
+func newExpectedJudge(ev *checks.Evidence) checks.LogJudge {
+	j := &expectedJudge{fields: ev.Expect.LogFields, totals: counts{}, missing: make([]map[string]*missingField, len(ev.Expect.LogFields))}
+	for i := range j.missing {
+		j.missing[i] = map[string]*missingField{}
+	}
+	return j
+}
+
+func (j *expectedJudge) Line(l *checks.LogLine) {
+	if l.Fields == nil {
+		return
+	}
+	j.totals[l.Source]++
+	for i, field := range j.fields {
+		if v, ok := lookup(l.Fields, field); ok && v != nil {
+			continue
+		}
+		m := j.missing[i][l.Source]
+		if m == nil {
+			m = &missingField{}
+			j.missing[i][l.Source] = m
+		}
+		m.n++
+		m.first.offer(l)
+	}
+}
+
+func (j *expectedJudge) Merge(later checks.LogJudge) {
+	o := later.(*expectedJudge)
+	j.totals.merge(o.totals)
+	for i := range j.missing {
+		for src, om := range o.missing[i] {
+			m := j.missing[i][src]
+			if m == nil {
+				j.missing[i][src] = om
+				continue
+			}
+			m.n += om.n
+			m.first.merge(om.first)
+		}
+	}
+}
+
+func (j *expectedJudge) Finish(p *checks.Pass) {
+	if len(j.fields) == 0 {
 		p.Skip("no field declared in expect.log_fields (or --expect-log-field)")
 		return
 	}
-	lines := jsonLines(p.Logs)
-	if len(lines) == 0 {
+	if len(j.totals) == 0 {
 		p.Skip("no log line is a JSON object (see logs/json)")
 		return
 	}
-	total := countBySource(lines)
-	for _, field := range p.Expect.LogFields {
-		missing := map[string][]checks.LogLine{}
-		for _, l := range lines {
-			if v, ok := lookup(l.Fields, field); !ok || v == nil {
-				missing[l.Source] = append(missing[l.Source], l)
-			}
-		}
-		for _, src := range slices.Sorted(maps.Keys(missing)) {
-			ls := missing[src]
+	for i, field := range j.fields {
+		for _, src := range slices.Sorted(maps.Keys(j.missing[i])) {
+			m := j.missing[i][src]
 			p.Report(checks.Finding{
 				Subject: fieldSubject(src, field),
 				Message: fmt.Sprintf("declared field %s is missing on %d of %d JSON lines, first on %s",
-					field, len(ls), total[src], ls[0].Subject()),
-				Evidence: excerpt(ls[0].Raw),
+					field, m.n, j.totals[src], m.first.line.Subject()),
+				Evidence: excerpt(m.first.line.Raw),
 			})
 		}
 	}

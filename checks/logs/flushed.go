@@ -64,66 +64,81 @@ Good: let the stream drain first:
 		Python: "Set PYTHONUNBUFFERED=1 in the image (or run python -u), or call sys.stdout.reconfigure(line_buffering=True) at start-up, or log through a handler that flushes every record.",
 	},
 	Needs: []checks.Need{checks.NeedLogs, checks.NeedProbes},
-	Check: checkFlushed,
+	Logs:  newFlushedJudge,
 }
 
 // servedStream counts, for one stream, the lines written while serving the
 // probes and how many of them arrived before the stop request.
 type servedStream struct {
-	source string
 	served int
 	inTime int
-	first  checks.LogLine // the first served line that arrived late
+	first  firstLine // the first served line that arrived late
 }
 
-func checkFlushed(p *checks.Pass) {
+type flushedJudge struct {
+	traceIDs map[string]bool
+	stopped  time.Time
+	streams  map[string]*servedStream
+}
+
+func newFlushedJudge(ev *checks.Evidence) checks.LogJudge {
+	return &flushedJudge{traceIDs: probeTraceIDs(ev.Probes), stopped: ev.Stopped, streams: map[string]*servedStream{}}
+}
+
+// Line counts, per stream, the lines written while serving the probes.
+// Untimed lines (offline files) are left out.
+func (j *flushedJudge) Line(l *checks.LogLine) {
+	if l.Time.IsZero() || j.stopped.IsZero() || !servedProbe(*l, j.traceIDs) {
+		return
+	}
+	s := j.streams[l.Source]
+	if s == nil {
+		s = &servedStream{}
+		j.streams[l.Source] = s
+	}
+	s.served++
+	if l.Time.Before(j.stopped) {
+		s.inTime++
+	} else {
+		s.first.offer(l)
+	}
+}
+
+func (j *flushedJudge) Merge(later checks.LogJudge) {
+	for src, os := range later.(*flushedJudge).streams {
+		s := j.streams[src]
+		if s == nil {
+			j.streams[src] = os
+			continue
+		}
+		s.served += os.served
+		s.inTime += os.inTime
+		s.first.merge(os.first)
+	}
+}
+
+func (j *flushedJudge) Finish(p *checks.Pass) {
 	if p.Stopped.IsZero() {
 		p.Skip("obslint did not stop the service (audit or offline evidence): whether lines are held back until exit is unknown")
 		return
 	}
-	streams := servedStreams(p.Logs, probeTraceIDs(p.Probes), p.Stopped)
-	if len(streams) == 0 {
+	if len(j.streams) == 0 {
 		p.Skip("no log line carries a probe's trace id or reads as a request log, so none can be tied to the probes")
 		return
 	}
-	for _, s := range streams {
+	for src, s := range j.streams {
 		if s.inTime > 0 {
 			continue
 		}
+		first := s.first.line
 		p.Report(checks.Finding{
-			Subject: s.source,
+			Subject: src,
 			Message: fmt.Sprintf("none of the %d lines written while serving the probes arrived before obslint asked the service to stop "+
 				"(the first came %s after): %s looks block-buffered, so its lines arrive late, in bursts, and are lost on a crash; e.g. line %d",
-				s.served, s.first.Time.Sub(p.Stopped).Round(time.Millisecond), s.source, s.first.N),
-			Evidence: fmt.Sprintf("%s:%d: %s", s.source, s.first.N, excerpt(s.first.Raw)),
+				s.served, first.Time.Sub(p.Stopped).Round(time.Millisecond), src, first.N),
+			Evidence: fmt.Sprintf("%s:%d: %s", src, first.N, excerpt(first.Raw)),
 		})
 	}
-}
-
-// servedStreams finds, per stream in order of appearance, the lines written
-// while serving the probes. Untimed lines (offline files) are left out.
-func servedStreams(logs []checks.LogLine, traceIDs map[string]bool, stopped time.Time) []*servedStream {
-	var out []*servedStream
-	bySource := map[string]*servedStream{}
-	for _, l := range logs {
-		if l.Time.IsZero() || !servedProbe(l, traceIDs) {
-			continue
-		}
-		s := bySource[l.Source]
-		if s == nil {
-			s = &servedStream{source: l.Source}
-			bySource[l.Source] = s
-			out = append(out, s)
-		}
-		s.served++
-		switch {
-		case l.Time.Before(stopped):
-			s.inTime++
-		case s.first.N == 0:
-			s.first = l
-		}
-	}
-	return out
 }
 
 func probeTraceIDs(probes []checks.Probe) map[string]bool {

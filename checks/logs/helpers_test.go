@@ -55,6 +55,20 @@ func TestClassifyNonJSON(t *testing.T) {
 	}
 }
 
+// classifyNonJSON names, for each line of one source, why it is not one
+// JSON object ("" for JSON and blank lines), through textRuns as lines flow.
+func classifyNonJSON(lines []checks.LogLine) []string {
+	kinds := make([]string, len(lines))
+	r := newTextRuns(func(l *checks.LogLine, kind string) { kinds[l.Seq] = kind })
+	for i := range lines {
+		l := lines[i]
+		l.Seq = i
+		r.line(&l)
+	}
+	r.finish()
+	return kinds
+}
+
 func TestTimestampProblem(t *testing.T) {
 	tests := []struct {
 		v    any
@@ -200,9 +214,11 @@ func TestAttribute(t *testing.T) {
 	assert.False(t, a.served(probes[1], "dddddddddddddddddddddddddddddddd"))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pr, ok := a.attribute(checks.LogLine{Time: tt.at}, traceCtx{traceID: tt.traceID})
+			i, ok := a.attribute(&checks.LogLine{Time: tt.at}, traceCtx{traceID: tt.traceID})
 			assert.Equal(t, tt.want != "", ok)
-			assert.Equal(t, tt.want, pr.Path)
+			if ok {
+				assert.Equal(t, tt.want, probes[i].Path)
+			}
 		})
 	}
 }

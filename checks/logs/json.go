@@ -59,37 +59,56 @@ formatter; catch uncaught exceptions and log them as JSON; never pretty-print; w
 		Python: "End the structlog chain with JSONRenderer(), and route uvicorn's and the stdlib's loggers through structlog.stdlib.ProcessorFormatter (log_config=…), or disable uvicorn's access log.",
 	},
 	Needs: []checks.Need{checks.NeedLogs},
-	Check: checkJSON,
+	Logs:  newJSONJudge,
 }
 
-func checkJSON(p *checks.Pass) {
-	var t tally
-	totals := map[string]int{}
-	limit := map[string]int{}
-	for _, src := range splitSources(p.Logs) {
-		kinds := classifyNonJSON(src)
-		for i, l := range src {
-			if isBlank(l) {
-				continue
-			}
-			totals[l.Source]++
-			if l.InvalidUTF8 {
-				t.add(l.Source, "invalid UTF-8", "", l, excerpt(l.Raw))
-			}
-			switch {
-			case l.Truncated:
-				limit[l.Source] = max(limit[l.Source], len(l.Raw))
-				t.add(l.Source, "truncated", "", l, excerpt(l.Raw))
-			case kinds[i] != "":
-				t.add(l.Source, "not JSON", kinds[i], l, excerpt(l.Raw))
-			}
-		}
+type jsonJudge struct {
+	t      tally
+	totals counts
+	limit  counts // the longest truncated line per source
+	runs   textRuns
+}
+
+func newJSONJudge(*checks.Evidence) checks.LogJudge {
+	j := &jsonJudge{totals: counts{}, limit: counts{}}
+	j.runs = newTextRuns(func(l *checks.LogLine, kind string) {
+		j.t.add(l.Source, "not JSON", kind, l, func() string { return excerpt(l.Raw) })
+	})
+	return j
+}
+
+func (j *jsonJudge) Line(l *checks.LogLine) {
+	j.runs.line(l)
+	if isBlank(*l) {
+		return
 	}
-	t.report(p, func(g *group) string {
-		n := share(g.N, totals[g.Source], "lines on "+g.Source)
+	j.totals[l.Source]++
+	if l.InvalidUTF8 {
+		j.t.add(l.Source, "invalid UTF-8", "", l, func() string { return excerpt(l.Raw) })
+	}
+	if l.Truncated {
+		j.limit[l.Source] = max(j.limit[l.Source], len(l.Raw))
+		j.t.add(l.Source, "truncated", "", l, func() string { return excerpt(l.Raw) })
+	}
+}
+
+func (j *jsonJudge) Merge(later checks.LogJudge) {
+	o := later.(*jsonJudge)
+	j.t.merge(&o.t)
+	j.totals.merge(o.totals)
+	for src, n := range o.limit {
+		j.limit[src] = max(j.limit[src], n)
+	}
+	j.runs.merge(&o.runs)
+}
+
+func (j *jsonJudge) Finish(p *checks.Pass) {
+	j.runs.finish()
+	j.t.report(p, func(g *group) string {
+		n := share(g.N, j.totals[g.Source], "lines on "+g.Source)
 		switch g.Problem {
 		case "truncated":
-			return fmt.Sprintf("%s are longer than the %s line limit and were cut", n, byteSize(limit[g.Source]))
+			return fmt.Sprintf("%s are longer than the %s line limit and were cut", n, byteSize(j.limit[g.Source]))
 		case "invalid UTF-8":
 			return n + " are not valid UTF-8 (JSON must be UTF-8)"
 		}
@@ -99,23 +118,6 @@ func checkJSON(p *checks.Pass) {
 
 // isBlank: empty lines carry nothing and are not counted.
 func isBlank(l checks.LogLine) bool { return !l.Truncated && strings.TrimSpace(l.Raw) == "" }
-
-// splitSources groups lines by source, keeping each source's order and the
-// order in which sources first appear.
-func splitSources(logs []checks.LogLine) [][]checks.LogLine {
-	idx := map[string]int{}
-	var out [][]checks.LogLine
-	for _, l := range logs {
-		i, ok := idx[l.Source]
-		if !ok {
-			i = len(out)
-			idx[l.Source] = i
-			out = append(out, nil)
-		}
-		out[i] = append(out[i], l)
-	}
-	return out
-}
 
 func byteSize(n int) string {
 	switch {
@@ -167,27 +169,6 @@ var (
 	nodeStackRE   = regexp.MustCompile(`^(?:\s+at \S|Node\.js v\d+)`)
 	consoleLogRE  = regexp.MustCompile(`^\{ ['"]?[\w$]+['"]?: `)
 )
-
-// classifyNonJSON names, for each line of one source, why it is not one
-// JSON object ("" for JSON, blank and truncated lines). It looks at runs of
-// consecutive non-JSON lines, because a stack trace or a pretty-printed
-// object is only recognisable as a whole.
-func classifyNonJSON(lines []checks.LogLine) []string {
-	kinds := make([]string, len(lines))
-	for start := 0; start < len(lines); {
-		if !isText(lines[start]) {
-			start++
-			continue
-		}
-		end := start
-		for end < len(lines) && (isText(lines[end]) || isBlank(lines[end])) {
-			end++
-		}
-		classifyRun(lines[start:end], kinds[start:end])
-		start = end
-	}
-	return kinds
-}
 
 // isText: a non-blank, untruncated line that is not a JSON object.
 func isText(l checks.LogLine) bool { return l.Fields == nil && !l.Truncated && !isBlank(l) }

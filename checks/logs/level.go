@@ -51,7 +51,7 @@ Good: ` + "`structlog.processors.add_log_level`" + ` in the chain:
 		Python: "Add structlog.processors.add_log_level (or structlog.stdlib.add_log_level) to the processor chain.",
 	},
 	Needs: []checks.Need{checks.NeedLogs},
-	Check: checkLevel,
+	Logs:  newLevelJudge,
 }
 
 // Level names per profile (shared reference logs-traces §1.3, §2.2, §3.1).
@@ -75,27 +75,70 @@ func knownLevels(profile string) []string {
 	return slices.Concat(npmLevels, pythonLevels, syslogLevels, otherLevels, pinoLevels)
 }
 
-func checkLevel(p *checks.Pass) {
-	lines := jsonLines(p.Logs)
-	if len(lines) == 0 {
+// profiles are the stacks whose conventions differ for a rule: the profile
+// is resolved once every line was seen, so such a rule judges each line by
+// each of them and reports by the one resolved.
+var profiles = [...]string{"", checks.ProfileNode, checks.ProfilePython}
+
+// profileIndex is the position of the resolved profile in profiles.
+func profileIndex(profile string) int {
+	for i, p := range profiles {
+		if p == profile {
+			return i
+		}
+	}
+	return 0
+}
+
+type levelJudge struct {
+	fieldJudge
+	by    [len(profiles)]tally
+	known [len(profiles)][]string
+}
+
+func newLevelJudge(*checks.Evidence) checks.LogJudge {
+	j := &levelJudge{fieldJudge: fieldJudge{totals: counts{}}}
+	for i, p := range profiles {
+		j.known[i] = knownLevels(p)
+	}
+	return j
+}
+
+func (j *levelJudge) Line(l *checks.LogLine) {
+	if l.Fields == nil {
+		return
+	}
+	j.totals[l.Source]++
+	key, v, ok := first(l.Fields, levelKeys)
+	if !ok {
+		for i := range profiles {
+			j.by[i].add(l.Source, "missing", "", l, func() string { return excerpt(l.Raw) })
+		}
+		return
+	}
+	for i, profile := range profiles {
+		if problem := levelProblem(v, j.known[i], profile); problem != "" {
+			j.by[i].add(fieldSubject(l.Source, key), key, problem, l, func() string { return key + "=" + valueText(v) })
+		}
+	}
+}
+
+func (j *levelJudge) Merge(later checks.LogJudge) {
+	o := later.(*levelJudge)
+	j.totals.merge(o.totals)
+	for i := range j.by {
+		j.by[i].merge(&o.by[i])
+	}
+}
+
+func (j *levelJudge) Finish(p *checks.Pass) {
+	if len(j.totals) == 0 {
 		p.Skip("no JSON log line to read a level from (see logs/json)")
 		return
 	}
-	known := knownLevels(p.Target.Profile)
-	totals := countBySource(lines)
-	var t tally
-	for _, l := range lines {
-		key, v, ok := first(l.Fields, levelKeys)
-		if !ok {
-			t.add(l.Source, "missing", "", l, excerpt(l.Raw))
-			continue
-		}
-		if problem := levelProblem(v, known, p.Target.Profile); problem != "" {
-			t.add(fieldSubject(l.Source, key), key, problem, l, key+"="+valueText(v))
-		}
-	}
+	t := j.by[profileIndex(p.Target.Profile)]
 	t.report(p, func(g *group) string {
-		n := share(g.N, totals[g.Source], "JSON lines on "+g.Source)
+		n := share(g.N, j.totals[g.Source], "JSON lines on "+g.Source)
 		if g.Problem == "missing" {
 			return n + " carry no level field (" + strings.Join(levelKeys[:4], ", ") + ")"
 		}

@@ -49,7 +49,7 @@ Good: a short constant event with the data as key-value pairs:
 		Python: "Log a non-empty event string (log.info(\"user.login\", user_id=42)); keep EventRenamer, if used, just before the renderer.",
 	},
 	Needs: []checks.Need{checks.NeedLogs},
-	Check: checkMessage,
+	Logs:  newMessageJudge,
 }
 
 // messageKeys are the message keys of each profile, in lookup order.
@@ -67,29 +67,56 @@ func messageKeys(profile string) []string {
 // it is not the profile's.
 var allMessageKeys = messageKeys("")
 
-func checkMessage(p *checks.Pass) {
-	lines := jsonLines(p.Logs)
-	if len(lines) == 0 {
-		p.Skip("no JSON log line to read a message from (see logs/json)")
+type messageJudge struct {
+	fieldJudge
+	by   [len(profiles)]tally
+	keys [len(profiles)][]string
+}
+
+func newMessageJudge(*checks.Evidence) checks.LogJudge {
+	j := &messageJudge{fieldJudge: fieldJudge{totals: counts{}}}
+	for i, p := range profiles {
+		j.keys[i] = messageKeys(p)
+	}
+	return j
+}
+
+func (j *messageJudge) Line(l *checks.LogLine) {
+	if l.Fields == nil {
 		return
 	}
-	keys := messageKeys(p.Target.Profile)
-	totals := countBySource(lines)
-	var t tally
-	for _, l := range lines {
-		key, v, ok := first(l.Fields, keys)
+	j.totals[l.Source]++
+	for i := range profiles {
+		key, v, ok := first(l.Fields, j.keys[i])
 		if !ok {
-			t.add(l.Source, "missing", missingMessageKind(l.Fields, keys), l, excerpt(l.Raw))
+			j.by[i].add(l.Source, "missing", missingMessageKind(l.Fields, j.keys[i]), l, func() string { return excerpt(l.Raw) })
 			continue
 		}
 		if problem := messageProblem(v); problem != "" {
-			t.add(fieldSubject(l.Source, key), key, problem, l, key+"="+valueText(v))
+			j.by[i].add(fieldSubject(l.Source, key), key, problem, l, func() string { return key + "=" + valueText(v) })
 		}
 	}
+}
+
+func (j *messageJudge) Merge(later checks.LogJudge) {
+	o := later.(*messageJudge)
+	j.totals.merge(o.totals)
+	for i := range j.by {
+		j.by[i].merge(&o.by[i])
+	}
+}
+
+func (j *messageJudge) Finish(p *checks.Pass) {
+	if len(j.totals) == 0 {
+		p.Skip("no JSON log line to read a message from (see logs/json)")
+		return
+	}
+	i := profileIndex(p.Target.Profile)
+	t := j.by[i]
 	t.report(p, func(g *group) string {
-		n := share(g.N, totals[g.Source], "JSON lines on "+g.Source)
+		n := share(g.N, j.totals[g.Source], "JSON lines on "+g.Source)
 		if g.Problem == "missing" {
-			return fmt.Sprintf("%s carry no message (%s)", n, strings.Join(keys, " or "))
+			return fmt.Sprintf("%s carry no message (%s)", n, strings.Join(j.keys[i], " or "))
 		}
 		return fmt.Sprintf("%s have an unusable %s", n, g.Problem)
 	})

@@ -55,7 +55,7 @@ logger and rotate any credential that was logged.`,
 		Python: "Add a structlog processor that masks secret keys before JSONRenderer, log the path without the query, and use ExceptionDictTransformer(show_locals=False); rotate any leaked credential.",
 	},
 	Needs: []checks.Need{checks.NeedLogs},
-	Check: checkNoSecrets,
+	Logs:  newSecretsJudge,
 }
 
 // A leak found on one line: where (a field path, or "" for the raw text)
@@ -66,26 +66,42 @@ type leak struct {
 	value string
 }
 
-func checkNoSecrets(p *checks.Pass) {
-	canaries := p.CanaryValues()
-	secretKeys := keyCache{}
-	totals := countBySource(p.Logs)
-	var t tally
-	for _, l := range p.Logs {
-		for _, g := range groupLeaks(lineLeaks(l, canaries, p.Canaries, secretKeys)) {
-			subject := l.Source + " text"
-			if g.path != "" {
-				subject = fieldSubject(l.Source, g.path)
-			}
-			t.add(subject, "secret", strings.Join(g.kinds, ", "), l, g.evidence())
+type secretsJudge struct {
+	canaries   []string
+	sent       []checks.Canary
+	secretKeys keyCache
+	totals     counts
+	t          tally
+}
+
+func newSecretsJudge(ev *checks.Evidence) checks.LogJudge {
+	return &secretsJudge{canaries: ev.CanaryValues(), sent: ev.Canaries, secretKeys: keyCache{}, totals: counts{}}
+}
+
+func (j *secretsJudge) Line(l *checks.LogLine) {
+	j.totals[l.Source]++
+	for _, g := range groupLeaks(lineLeaks(*l, j.canaries, j.sent, j.secretKeys)) {
+		subject := l.Source + " text"
+		if g.path != "" {
+			subject = fieldSubject(l.Source, g.path)
 		}
+		j.t.add(subject, "secret", strings.Join(g.kinds, ", "), l, g.evidence)
 	}
-	t.report(p, func(g *group) string {
+}
+
+func (j *secretsJudge) Merge(later checks.LogJudge) {
+	o := later.(*secretsJudge)
+	j.totals.merge(o.totals)
+	j.t.merge(&o.t)
+}
+
+func (j *secretsJudge) Finish(p *checks.Pass) {
+	j.t.report(p, func(g *group) string {
 		where := "in their text"
 		if _, path, ok := strings.Cut(g.Subject, " field "); ok {
 			where = "in field " + path
 		}
-		return fmt.Sprintf("%s carry a secret %s", share(g.N, totals[g.Source], "lines on "+g.Source), where)
+		return fmt.Sprintf("%s carry a secret %s", share(g.N, j.totals[g.Source], "lines on "+g.Source), where)
 	})
 }
 

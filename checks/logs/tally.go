@@ -2,6 +2,7 @@ package logs
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/obslint/obslint/checks"
@@ -12,9 +13,11 @@ const maxExamples = 3
 
 // tally gathers the lines that share one problem under one subject, so that
 // a stream of 10,000 bad lines makes one finding with a count and a few
-// examples rather than 10,000 findings.
+// examples rather than 10,000 findings. Its state is bounded by the number
+// of distinct (subject, problem) pairs: the examples are the first lines of
+// the stream (by LogLine.Seq), so tallies of consecutive parts of a stream
+// merge into the tally of the whole.
 type tally struct {
-	order  []string
 	groups map[string]*group
 }
 
@@ -24,20 +27,25 @@ type group struct {
 	Problem string
 	Source  string
 	N       int
-	kinds   []kindCount
-	lines   []int
-	ex      []string
+	kinds   []kindCount // by first appearance
+	ex      []example   // the first maxExamples lines, by Seq
 }
 
 type kindCount struct {
-	kind string
-	n    int
+	kind  string
+	n     int
+	first int // Seq of its first line
+}
+
+type example struct {
+	seq, line int
+	text      string
 }
 
 // add counts line l under (subject, problem); kind breaks the problem down
-// ("uvicorn access log", "Python traceback") and may be empty; detail is the
-// example text quoted in the evidence.
-func (t *tally) add(subject, problem, kind string, l checks.LogLine, detail string) {
+// ("uvicorn access log", "Python traceback") and may be empty; detail makes
+// the example text quoted in the evidence, only for lines kept as examples.
+func (t *tally) add(subject, problem, kind string, l *checks.LogLine, detail func() string) {
 	key := subject + "\x00" + problem
 	if t.groups == nil {
 		t.groups = map[string]*group{}
@@ -46,39 +54,71 @@ func (t *tally) add(subject, problem, kind string, l checks.LogLine, detail stri
 	if !ok {
 		g = &group{Subject: subject, Problem: problem, Source: l.Source}
 		t.groups[key] = g
-		t.order = append(t.order, key)
 	}
 	g.N++
 	if kind != "" {
-		g.count(kind)
+		g.count(kind, 1, l.Seq)
 	}
-	if len(g.lines) < maxExamples {
-		g.lines = append(g.lines, l.N)
-		g.ex = append(g.ex, fmt.Sprintf("%s:%d: %s", l.Source, l.N, detail))
+	if len(g.ex) < maxExamples || l.Seq < g.ex[len(g.ex)-1].seq {
+		g.keep(example{seq: l.Seq, line: l.N, text: fmt.Sprintf("%s:%d: %s", l.Source, l.N, detail())})
 	}
 }
 
-func (g *group) count(kind string) {
+func (g *group) count(kind string, n, first int) {
 	for i := range g.kinds {
 		if g.kinds[i].kind == kind {
-			g.kinds[i].n++
+			g.kinds[i].n += n
+			g.kinds[i].first = min(g.kinds[i].first, first)
 			return
 		}
 	}
-	g.kinds = append(g.kinds, kindCount{kind: kind, n: 1})
+	g.kinds = append(g.kinds, kindCount{kind: kind, n: n, first: first})
+}
+
+// keep inserts an example in Seq order and drops the one past maxExamples.
+func (g *group) keep(e example) {
+	i, _ := slices.BinarySearchFunc(g.ex, e.seq, func(x example, seq int) int { return x.seq - seq })
+	g.ex = slices.Insert(g.ex, i, e)
+	if len(g.ex) > maxExamples {
+		g.ex = g.ex[:maxExamples]
+	}
+}
+
+// merge folds in the tally of another part of the stream.
+func (t *tally) merge(o *tally) {
+	for key, og := range o.groups {
+		if t.groups == nil {
+			t.groups = map[string]*group{}
+		}
+		g, ok := t.groups[key]
+		if !ok {
+			t.groups[key] = og
+			continue
+		}
+		g.N += og.N
+		for _, k := range og.kinds {
+			g.count(k.kind, k.n, k.first)
+		}
+		for _, e := range og.ex {
+			if len(g.ex) < maxExamples || e.seq < g.ex[len(g.ex)-1].seq {
+				g.keep(e)
+			}
+		}
+	}
 }
 
 // report turns every group into one finding. head writes the start of the
 // message (what is wrong, on how many lines); report appends the kinds seen
 // and the example line numbers, and puts the excerpts in Evidence.
 func (t *tally) report(p *checks.Pass, head func(g *group) string) {
-	for _, key := range t.order {
-		g := t.groups[key]
+	for _, g := range t.groups {
 		var b strings.Builder
 		b.WriteString(head(g))
 		if len(g.kinds) > 0 {
-			parts := make([]string, len(g.kinds))
-			for i, k := range g.kinds {
+			kinds := slices.Clone(g.kinds)
+			slices.SortFunc(kinds, func(a, b kindCount) int { return a.first - b.first })
+			parts := make([]string, len(kinds))
+			for i, k := range kinds {
 				parts[i] = fmt.Sprintf("%s ×%d", k.kind, k.n)
 				if h := kindHints[k.kind]; h != "" {
 					parts[i] += " (" + h + ")"
@@ -86,9 +126,52 @@ func (t *tally) report(p *checks.Pass, head func(g *group) string) {
 			}
 			b.WriteString(": " + strings.Join(parts, "; "))
 		}
-		b.WriteString("; e.g. " + lineList(g.lines))
-		p.Report(checks.Finding{Subject: g.Subject, Message: b.String(), Evidence: strings.Join(g.ex, "\n")})
+		lines := make([]int, len(g.ex))
+		texts := make([]string, len(g.ex))
+		for i, e := range g.ex {
+			lines[i], texts[i] = e.line, e.text
+		}
+		b.WriteString("; e.g. " + lineList(lines))
+		p.Report(checks.Finding{Subject: g.Subject, Message: b.String(), Evidence: strings.Join(texts, "\n")})
 	}
+}
+
+// counts counts lines per key (a source, a subject); merge adds another
+// part's counts.
+type counts map[string]int
+
+func (c counts) merge(o counts) {
+	for k, n := range o {
+		c[k] += n
+	}
+}
+
+// firstLine is the earliest line (by Seq) of a kind: a finding's "first on
+// stdout:12".
+type firstLine struct {
+	seq  int
+	set  bool
+	line checks.LogLine
+}
+
+// offer keeps l when it comes before the line held.
+func (f *firstLine) offer(l *checks.LogLine) {
+	if !f.set || l.Seq < f.seq {
+		f.seq, f.set, f.line = l.Seq, true, keepLine(l)
+	}
+}
+
+func (f *firstLine) merge(o firstLine) {
+	if o.set && (!f.set || o.seq < f.seq) {
+		*f = o
+	}
+}
+
+// keepLine copies what a judge may keep of a borrowed line: no fields.
+func keepLine(l *checks.LogLine) checks.LogLine {
+	c := *l
+	c.Fields = nil
+	return c
 }
 
 func lineList(lines []int) string {

@@ -48,29 +48,51 @@ Good: ` + "`TimeStamper(fmt=\"iso\", utc=True)`" + `:
 		Python: "Add structlog.processors.TimeStamper(fmt=\"iso\", utc=True) to the processor chain.",
 	},
 	Needs: []checks.Need{checks.NeedLogs},
-	Check: checkTimestamp,
+	Logs:  newTimestampJudge,
 }
 
-func checkTimestamp(p *checks.Pass) {
-	lines := jsonLines(p.Logs)
-	if len(lines) == 0 {
+// fieldJudge is the state of a rule that reads one field of every JSON
+// line: the JSON lines per source, and the lines with a problem.
+type fieldJudge struct {
+	t      tally
+	totals counts
+}
+
+func (j *fieldJudge) merge(o *fieldJudge) {
+	j.t.merge(&o.t)
+	j.totals.merge(o.totals)
+}
+
+type timestampJudge struct{ fieldJudge }
+
+func newTimestampJudge(*checks.Evidence) checks.LogJudge {
+	return &timestampJudge{fieldJudge{totals: counts{}}}
+}
+
+func (j *timestampJudge) Line(l *checks.LogLine) {
+	if l.Fields == nil {
+		return
+	}
+	j.totals[l.Source]++
+	key, v, ok := first(l.Fields, timestampKeys)
+	if !ok {
+		j.t.add(l.Source, "missing", "", l, func() string { return excerpt(l.Raw) })
+		return
+	}
+	if problem := timestampProblem(v); problem != "" {
+		j.t.add(fieldSubject(l.Source, key), key, problem, l, func() string { return key + "=" + valueText(v) })
+	}
+}
+
+func (j *timestampJudge) Merge(later checks.LogJudge) { j.merge(&later.(*timestampJudge).fieldJudge) }
+
+func (j *timestampJudge) Finish(p *checks.Pass) {
+	if len(j.totals) == 0 {
 		p.Skip("no JSON log line to read a timestamp from (see logs/json)")
 		return
 	}
-	totals := countBySource(lines)
-	var t tally
-	for _, l := range lines {
-		key, v, ok := first(l.Fields, timestampKeys)
-		if !ok {
-			t.add(l.Source, "missing", "", l, excerpt(l.Raw))
-			continue
-		}
-		if problem := timestampProblem(v); problem != "" {
-			t.add(fieldSubject(l.Source, key), key, problem, l, key+"="+valueText(v))
-		}
-	}
-	t.report(p, func(g *group) string {
-		n := share(g.N, totals[g.Source], "JSON lines on "+g.Source)
+	j.t.report(p, func(g *group) string {
+		n := share(g.N, j.totals[g.Source], "JSON lines on "+g.Source)
 		if g.Problem == "missing" {
 			return n + " carry no timestamp field (" + strings.Join(timestampKeys[:4], ", ") + ")"
 		}

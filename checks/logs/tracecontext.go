@@ -61,7 +61,7 @@ Good: a processor that adds the ids from ` + "`trace.get_current_span().get_span
 		Python: "Add a structlog processor that sets trace_id = format(ctx.trace_id, \"032x\") and span_id = format(ctx.span_id, \"016x\") from trace.get_current_span().get_span_context() when it is valid.",
 	},
 	Needs: []checks.Need{checks.NeedLogs, checks.NeedTracedProbes},
-	Check: checkTraceContext,
+	Logs:  newTraceContextJudge,
 }
 
 // lateLogGrace is how long after a probe's response its lines are still
@@ -79,49 +79,127 @@ const (
 	problemSpan      = "unknown span"
 )
 
-func checkTraceContext(p *checks.Pass) {
-	probes := slices.Clone(p.Probes)
+type traceContextJudge struct {
+	probes []checks.Probe // sorted by start
+	spans  map[string]map[string]bool
+	attr   attribution
+	totals counts
+	t      tally
+	// carried holds the probes (by index) whose trace id some line carries.
+	carried map[int]bool
+	// tentative holds, per probe, the context-less lines of a shared target
+	// written in its window: they are the probe's only if no line carries
+	// its trace id, which is known once every line was seen.
+	tentative map[int]*tentativeLines
+}
+
+// tentativeLines is what the context-less lines of one probe's window add
+// up to, either way.
+type tentativeLines struct {
+	fields counts // lines per field subject, if they are not the probe's
+	n      int    // lines, if they are
+	t      tally  // their findings under the probe, if they are
+}
+
+func newTraceContextJudge(ev *checks.Evidence) checks.LogJudge {
+	probes := slices.Clone(ev.Probes)
 	slices.SortStableFunc(probes, func(a, b checks.Probe) int { return a.Start.Compare(b.Start) })
-	spans := spanSets(p.Spans)
-	attr := newAttribution(probes, p.Spans, p.Target.Shared)
-	lines := jsonLines(p.Logs)
-	carried := attr.carried(lines)
-	totals := map[string]int{}
-	var t tally
-	for _, l := range lines {
-		tc := readTraceContext(l.Fields)
-		pr, attributed := attr.attribute(l, tc)
-		if attributed && attr.shared && tc.traceID == "" && len(tc.problems) == 0 && carried[pr.TraceID] {
-			// A shared target: the service put this probe's context on its
-			// lines, so a line without any in the same window is most likely
-			// another request's or background work's, not this probe's.
-			attributed = false
-		}
-		subject := pr.Subject()
-		if !attributed {
-			// Outside the probes only well-formedness is judged: name the field.
-			subject = fieldSubject(l.Source, cmp.Or(tc.traceKey, tc.spanKey, "trace_id"))
-		}
-		totals[subject]++
-		if len(tc.problems) > 0 {
-			for _, problem := range tc.problems {
-				t.add(subject, problemMalformed, problem, l, tc.evidence(l))
-			}
-			continue
-		}
-		if !attributed || !pr.Traced() {
-			continue
-		}
-		if problem := requestProblem(l, tc, pr, attr, spans); problem != "" {
-			t.add(subject, problem, "", l, tc.evidence(l))
-		}
+	return &traceContextJudge{
+		probes:    probes,
+		spans:     spanSets(ev.Spans),
+		attr:      newAttribution(probes, ev.Spans, ev.Target.Shared),
+		totals:    counts{},
+		carried:   map[int]bool{},
+		tentative: map[int]*tentativeLines{},
 	}
-	t.report(p, func(g *group) string {
+}
+
+func (j *traceContextJudge) Line(l *checks.LogLine) {
+	if l.Fields == nil {
+		return
+	}
+	tc := readTraceContext(l.Fields)
+	if i, ok := j.attr.byTrace[tc.traceID]; ok && tc.traceID != "" && i >= 0 {
+		j.carried[i] = true
+	}
+	i, attributed := j.attr.attribute(l, tc)
+	var pr checks.Probe
+	if attributed {
+		pr = j.probes[i]
+	}
+	if attributed && j.attr.shared && tc.traceID == "" && len(tc.problems) == 0 {
+		// A shared target: if the service put this probe's context on its
+		// lines, a line without any in the same window is most likely
+		// another request's or background work's, not this probe's.
+		tv := j.tentative[i]
+		if tv == nil {
+			tv = &tentativeLines{fields: counts{}}
+			j.tentative[i] = tv
+		}
+		tv.fields[fieldSubject(l.Source, cmp.Or(tc.traceKey, tc.spanKey, "trace_id"))]++
+		tv.n++
+		if pr.Traced() {
+			if problem := requestProblem(l, tc, pr, j.attr, j.spans); problem != "" {
+				tv.t.add(pr.Subject(), problem, "", l, func() string { return tc.evidence(l) })
+			}
+		}
+		return
+	}
+	subject := pr.Subject()
+	if !attributed {
+		// Outside the probes only well-formedness is judged: name the field.
+		subject = fieldSubject(l.Source, cmp.Or(tc.traceKey, tc.spanKey, "trace_id"))
+	}
+	j.totals[subject]++
+	if len(tc.problems) > 0 {
+		for _, problem := range tc.problems {
+			j.t.add(subject, problemMalformed, problem, l, func() string { return tc.evidence(l) })
+		}
+		return
+	}
+	if !attributed || !pr.Traced() {
+		return
+	}
+	if problem := requestProblem(l, tc, pr, j.attr, j.spans); problem != "" {
+		j.t.add(subject, problem, "", l, func() string { return tc.evidence(l) })
+	}
+}
+
+func (j *traceContextJudge) Merge(later checks.LogJudge) {
+	o := later.(*traceContextJudge)
+	j.totals.merge(o.totals)
+	j.t.merge(&o.t)
+	for i := range o.carried {
+		j.carried[i] = true
+	}
+	for i, otv := range o.tentative {
+		tv := j.tentative[i]
+		if tv == nil {
+			j.tentative[i] = otv
+			continue
+		}
+		tv.fields.merge(otv.fields)
+		tv.n += otv.n
+		tv.t.merge(&otv.t)
+	}
+}
+
+func (j *traceContextJudge) Finish(p *checks.Pass) {
+	for i, tv := range j.tentative {
+		if j.carried[i] {
+			j.totals.merge(tv.fields)
+			continue
+		}
+		j.totals[j.probes[i].Subject()] += tv.n
+		j.t.merge(&tv.t)
+	}
+	j.tentative = nil
+	j.t.report(p, func(g *group) string {
 		unit := "JSON lines written while serving " + g.Subject
 		if strings.Contains(g.Subject, " field ") {
 			unit = "JSON lines on " + g.Source + " outside the probes"
 		}
-		n := share(g.N, totals[g.Subject], unit)
+		n := share(g.N, j.totals[g.Subject], unit)
 		switch g.Problem {
 		case problemMalformed:
 			return n + " carry malformed trace context"
@@ -130,7 +208,7 @@ func checkTraceContext(p *checks.Pass) {
 		case problemNoSpan:
 			return n + " carry a trace_id but no span_id"
 		case problemOther:
-			return fmt.Sprintf("%s carry a trace_id other than the injected %s", n, probeTraceID(probes, g.Subject))
+			return fmt.Sprintf("%s carry a trace_id other than the injected %s", n, probeTraceID(j.probes, g.Subject))
 		}
 		return n + " carry a span_id that is no span of the probe's trace"
 	})
@@ -138,7 +216,7 @@ func checkTraceContext(p *checks.Pass) {
 
 // requestProblem judges the context of a line written while serving a
 // traced probe, "" when it is right.
-func requestProblem(l checks.LogLine, tc traceCtx, pr checks.Probe, attr attribution, spans map[string]map[string]bool) string {
+func requestProblem(l *checks.LogLine, tc traceCtx, pr checks.Probe, attr attribution, spans map[string]map[string]bool) string {
 	switch {
 	case tc.traceID == "":
 		if isAccessLog(l.Fields) {
@@ -227,15 +305,12 @@ func newAttribution(probes []checks.Probe, spans []checks.Span, shared bool) att
 // before it, until that probe's end plus a grace. Lines before the first
 // probe are start-up lines; lines outside every window (a scrape, shutdown)
 // and untimed lines (an offline file) with no known trace id belong to none.
-func (a attribution) attribute(l checks.LogLine, tc traceCtx) (checks.Probe, bool) {
+func (a attribution) attribute(l *checks.LogLine, tc traceCtx) (int, bool) {
 	if i, ok := a.byTrace[tc.traceID]; ok && tc.traceID != "" {
-		if i < 0 {
-			return checks.Probe{}, false
-		}
-		return a.probes[i], true
+		return i, i >= 0
 	}
 	if l.Time.IsZero() || (a.shared && tc.traceID != "") {
-		return checks.Probe{}, false
+		return -1, false
 	}
 	i := -1
 	for j, pr := range a.probes {
@@ -244,21 +319,9 @@ func (a attribution) attribute(l checks.LogLine, tc traceCtx) (checks.Probe, boo
 		}
 	}
 	if i < 0 || !l.Time.Before(a.probes[i].End.Add(lateLogGrace)) {
-		return checks.Probe{}, false
+		return -1, false
 	}
-	return a.probes[i], true
-}
-
-// carried lists the probe trace ids that some line carries.
-func (a attribution) carried(lines []checks.LogLine) map[string]bool {
-	out := map[string]bool{}
-	for _, l := range lines {
-		tc := readTraceContext(l.Fields)
-		if i, ok := a.byTrace[tc.traceID]; ok && tc.traceID != "" && i >= 0 {
-			out[a.probes[i].TraceID] = true
-		}
-	}
-	return out
+	return i, true
 }
 
 // served reports whether traceID is the trace that served probe pr.
@@ -323,7 +386,7 @@ func (tc *traceCtx) check(name string, v any, digits int, re *regexp.Regexp) str
 	return ""
 }
 
-func (tc traceCtx) evidence(l checks.LogLine) string {
+func (tc traceCtx) evidence(l *checks.LogLine) string {
 	var parts []string
 	if tc.traceKey != "" {
 		v, _ := lookup(l.Fields, tc.traceKey)

@@ -1,0 +1,133 @@
+package checks
+
+import (
+	"fmt"
+)
+
+// LogJudge is what a rule keeps while log lines flow past: it is fed every
+// line once, in order, and keeps bounded state (counts, the first few
+// examples, bounded indexes), never the lines themselves. The same model as
+// the Prometheus scrape loop: one pass, every consumer fed per entry.
+//
+// Merge folds in the state of a judge that was fed the lines that came
+// right after this one's, so that a stream cut into consecutive parts, each
+// judged on its own core, gives exactly the findings of one pass. Finish
+// reports through the pass like a Check, once every line was fed.
+type LogJudge interface {
+	// Line judges one line. The line is borrowed: what outlives the call
+	// must be copied out of it.
+	Line(l *LogLine)
+	// Merge folds in later, a judge of the same rule fed the lines that
+	// follow this judge's. later is not used afterwards.
+	Merge(later LogJudge)
+	// Finish reports the findings, or skips, like Rule.Check.
+	Finish(p *Pass)
+}
+
+// Judge runs a catalogue over evidence whose log lines flow through it
+// instead of being held: NewJudge, Line for each line (or Fork, feed the
+// forks consecutive parts of the stream on other cores, and Merge them back
+// in order), then Result. Run is NewJudge, Line over Evidence.Logs, Result.
+type Judge struct {
+	ev    *Evidence
+	rules []*Rule
+	opt   Options
+	// logs holds, for each rule with a LogJudge that is not disabled, its
+	// state; nil elsewhere.
+	logs []LogJudge
+	// broken holds the internal error of a rule whose LogJudge panicked; it
+	// is fed no more lines and is reported not_evaluated.
+	broken []string
+	shape  logShape
+	lines  int
+	// at is the position in the whole stream of the first line this judge
+	// is fed (Fork): LogLine.Seq counts from it.
+	at int
+}
+
+// NewJudge prepares the rules for a stream of log lines about ev. Every
+// other piece of evidence (probes, canaries, spans, scrapes, expectations)
+// must be in ev already: log judges index what they need of it.
+func NewJudge(ev *Evidence, rules []*Rule, opt Options) *Judge {
+	j := &Judge{ev: ev, rules: rules, opt: opt, logs: make([]LogJudge, len(rules)), broken: make([]string, len(rules))}
+	for i, r := range rules {
+		if r.Logs == nil {
+			continue
+		}
+		if _, off := disabledReason(opt.Disabled, r.ID); off {
+			continue
+		}
+		j.guard(i, func() { j.logs[i] = r.Logs(ev) })
+	}
+	return j
+}
+
+// Fork returns a judge of the same rules and evidence with fresh state, to
+// be fed the part of the stream that starts at its line at (counted from
+// 0), and merged back with Merge.
+func (j *Judge) Fork(at int) *Judge {
+	f := NewJudge(j.ev, j.rules, j.opt)
+	f.at = at
+	return f
+}
+
+// Line feeds one line to every log judge, setting its Seq. The line is
+// borrowed.
+func (j *Judge) Line(l *LogLine) {
+	l.Seq = j.at + j.lines
+	j.lines++
+	j.shape.add(l.Fields)
+	for i, lj := range j.logs {
+		if lj == nil {
+			continue
+		}
+		j.guard(i, func() { lj.Line(l) })
+	}
+}
+
+// Lines is how many lines were judged.
+func (j *Judge) Lines() int { return j.lines }
+
+// Merge folds in a fork fed the lines right after the ones j was fed.
+func (j *Judge) Merge(later *Judge) {
+	j.lines += later.lines
+	j.shape.event += later.shape.event
+	j.shape.message += later.shape.message
+	for i := range j.logs {
+		if later.broken[i] != "" && j.broken[i] == "" {
+			j.broken[i], j.logs[i] = later.broken[i], nil
+		}
+		if j.logs[i] == nil || later.logs[i] == nil {
+			continue
+		}
+		j.guard(i, func() { j.logs[i].Merge(later.logs[i]) })
+	}
+}
+
+// guard runs f for rule i, turning a panic into the rule's internal error:
+// one rule's bug must not take the whole run down.
+func (j *Judge) guard(i int, f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			j.logs[i] = nil
+			j.broken[i] = fmt.Sprintf("internal error in rule %s: %v (please report it)", j.rules[i].ID, v)
+		}
+	}()
+	f()
+}
+
+// logShape counts the message keys of winston and structlog, for the
+// profile detection (DetectProfile).
+type logShape struct{ event, message int }
+
+func (s *logShape) add(fields map[string]any) {
+	if fields == nil {
+		return
+	}
+	if _, ok := fields["event"]; ok {
+		s.event++
+	}
+	if _, ok := fields["message"]; ok {
+		s.message++
+	}
+}
