@@ -57,6 +57,9 @@ func NewJudge(ev *Evidence, rules []*Rule, opt Options) *Judge {
 		if _, off := disabledReason(opt.Disabled, r.ID); off {
 			continue
 		}
+		if ev.missing(r.Needs) != "" {
+			continue // Result reports it not_evaluated, with the reason
+		}
 		j.guard(i, func() { j.logs[i] = r.Logs(ev) })
 	}
 	return j

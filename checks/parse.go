@@ -11,6 +11,7 @@ import (
 	"mime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -221,8 +222,30 @@ func ParseLogLine(source string, n int, raw string) LogLine {
 	return l
 }
 
-// parsers are fastjson parsers, one per goroutine at a time.
-var parsers fastjson.ParserPool
+// lineParser is a fastjson parser and the keys it has seen: a stream
+// repeats the same few keys on every line, so each is allocated once.
+type lineParser struct {
+	p    fastjson.Parser
+	keys map[string]string
+	bad  bool // a number of the line is not strict JSON
+}
+
+// maxInterned bounds the keys a parser remembers.
+const maxInterned = 4096
+
+// parsers are the line parsers, one per goroutine at a time.
+var parsers = sync.Pool{New: func() any { return &lineParser{keys: map[string]string{}} }}
+
+func (lp *lineParser) key(k []byte) string {
+	if s, ok := lp.keys[string(k)]; ok {
+		return s
+	}
+	s := string(k)
+	if len(lp.keys) < maxInterned {
+		lp.keys[s] = s
+	}
+	return s
+}
 
 // fastObject parses the common line: valid UTF-8, no lone surrogate
 // escape, strict JSON (fastjson's parser is lenient, its validator is not;
@@ -232,49 +255,112 @@ func fastObject(t string) (map[string]any, bool) {
 	if !utf8.ValidString(t) || hasSurrogateEscape(t) {
 		return nil, false
 	}
-	p := parsers.Get()
-	defer parsers.Put(p)
-	v, err := p.Parse(t)
-	if err != nil || fastjson.Validate(t) != nil {
+	lp := parsers.Get().(*lineParser)
+	defer parsers.Put(lp)
+	v, err := lp.p.Parse(t)
+	if err != nil {
+		return nil, false
+	}
+	// Without escapes and control bytes every string is what it looks
+	// like, and object copies every number through strictNumber: all that is
+	// left to validate is already valid.
+	lp.bad = false
+	if !plainText(t) && fastjson.Validate(t) != nil {
 		return nil, false
 	}
 	o, err := v.Object()
 	if err != nil {
 		return nil, false
 	}
-	return goObject(o), true
+	m := lp.object(o)
+	return m, !lp.bad
 }
 
-// goObject copies a parsed object out of the parser's memory as the values
+// object copies a parsed object out of the parser's memory as the values
 // encoding/json makes with UseNumber; a repeated key keeps its last value.
-func goObject(o *fastjson.Object) map[string]any {
+func (lp *lineParser) object(o *fastjson.Object) map[string]any {
 	m := make(map[string]any, o.Len())
-	o.Visit(func(k []byte, v *fastjson.Value) { m[string(k)] = goValue(v) })
+	o.Visit(func(k []byte, v *fastjson.Value) { m[lp.key(k)] = lp.value(v) })
 	return m
 }
 
-func goValue(v *fastjson.Value) any {
+func (lp *lineParser) value(v *fastjson.Value) any {
 	switch v.Type() {
 	case fastjson.TypeObject:
 		o, _ := v.Object()
-		return goObject(o)
+		return lp.object(o)
 	case fastjson.TypeArray:
 		a, _ := v.Array()
 		out := make([]any, len(a))
 		for i, e := range a {
-			out[i] = goValue(e)
+			out[i] = lp.value(e)
 		}
 		return out
 	case fastjson.TypeString:
 		return string(v.GetStringBytes())
 	case fastjson.TypeNumber:
-		return json.Number(v.MarshalTo(nil))
+		n := string(v.MarshalTo(nil))
+		if !strictNumber(n) {
+			lp.bad = true
+		}
+		return json.Number(n)
 	case fastjson.TypeTrue:
 		return true
 	case fastjson.TypeFalse:
 		return false
 	}
 	return nil
+}
+
+// plainText reports whether t has no backslash and no control byte.
+func plainText(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; c == '\\' || c < 0x20 {
+			return false
+		}
+	}
+	return true
+}
+
+// strictNumber reports whether s is a JSON number (RFC 8259 §6): fastjson's
+// parser also takes "nan", "inf", "01" or "1.".
+func strictNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && '1' <= s[i] && s[i] <= '9':
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i == len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i == len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+	}
+	return i == len(s)
 }
 
 // hasSurrogateEscape reports whether t holds a \uD800–\uDFFF escape, which

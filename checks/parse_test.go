@@ -246,6 +246,16 @@ func TestParseLogLine(t *testing.T) {
 		{"cut object", `{"a":1,"b":`, nil, "invalid JSON: "},
 		{"single quotes", `{'a': 1}`, nil, "invalid JSON: "},
 		{"pretty printed first line", `{`, nil, "invalid JSON: "},
+		// fastjson's parser takes these; the line parser must not.
+		{"nan", `{"a":nan}`, nil, "invalid JSON: "},
+		{"inf", `{"a":-inf}`, nil, "invalid JSON: "},
+		{"leading zero", `{"a":01}`, nil, "invalid JSON: "},
+		{"bare point", `{"a":1.}`, nil, "invalid JSON: "},
+		{"bare exponent", `{"a":1e}`, nil, "invalid JSON: "},
+		{"lone minus", `{"a":-}`, nil, "invalid JSON: "},
+		{"raw tab in a string", "{\"a\":\"x\ty\"}", nil, "invalid JSON: "},
+		{"bad escape", `{"a":"\x"}`, nil, "invalid JSON: "},
+		{"lone surrogate escape", `{"a":"\ud800"}`, map[string]any{"a": "\uFFFD"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

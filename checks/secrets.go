@@ -54,9 +54,9 @@ func FindSecrets(s string, canaries []string) []SecretMatch {
 			out = append(out, SecretMatch{Pattern: "canary", Value: c})
 		}
 	}
-	lower := strings.ToLower(s)
-	for _, p := range SecretPatterns {
-		if !containsAny(lower, p.Keywords) {
+	found := secretKeywords.find(s)
+	for i, p := range SecretPatterns {
+		if len(p.Keywords) > 0 && found&secretKeywordBits[i] == 0 {
 			continue
 		}
 		for _, m := range p.RE.FindAllStringSubmatch(s, -1) {
@@ -70,19 +70,19 @@ func FindSecrets(s string, canaries []string) []SecretMatch {
 	return out
 }
 
-// containsAny reports whether s contains one of the keywords; a pattern
-// without keywords is always searched.
-func containsAny(s string, keywords []string) bool {
-	if len(keywords) == 0 {
-		return true
-	}
-	for _, k := range keywords {
-		if strings.Contains(s, k) {
-			return true
+// secretKeywords finds the keywords of every pattern in one pass;
+// secretKeywordBits[i] are the bits of pattern i's keywords.
+var secretKeywords, secretKeywordBits = func() (*keywordSet, []uint64) {
+	var words []string
+	bits := make([]uint64, len(SecretPatterns))
+	for i, p := range SecretPatterns {
+		for _, w := range p.Keywords {
+			bits[i] |= 1 << len(words)
+			words = append(words, w)
 		}
 	}
-	return false
-}
+	return newKeywordSet(words), bits
+}()
 
 // Mask hides a secret, keeping enough of its head to recognise it.
 func Mask(v string) string {

@@ -3,7 +3,6 @@ package logs
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -114,6 +113,11 @@ func lineLeaks(l checks.LogLine, canaries []string, sent []checks.Canary, secret
 		}
 		return out
 	}
+	escaped := strings.Contains(l.Raw, `\`)
+	matches := findSecrets(l.Raw, canaries)
+	if !escaped && len(matches) == 0 && !hasSecretKey(l.Fields, secretKeys, 0) {
+		return nil // the common line: nothing to attribute, no field to look at
+	}
 	leaves := flatten(l.Fields, secretKeys)
 	var out []leak
 	for _, lf := range leaves {
@@ -125,8 +129,7 @@ func lineLeaks(l checks.LogLine, canaries []string, sent []checks.Canary, secret
 	// key and value) and, when the line has escapes, one of the unescaped
 	// values (JSON escaping can hide a secret); each match is attributed to
 	// the field holding it.
-	matches := findSecrets(l.Raw, canaries)
-	if strings.Contains(l.Raw, `\`) {
+	if escaped {
 		var texts strings.Builder
 		for _, lf := range leaves {
 			texts.WriteString(lf.key + "\n" + lf.text + "\n")
@@ -243,9 +246,43 @@ const (
 	maxLeaves = 10_000
 )
 
-// traceIDRE matches trace and span ids, which must never be taken for
-// secrets (shared reference logs-traces §3.6, exclusions).
-var traceIDRE = regexp.MustCompile(`^[0-9a-fA-F]{16}$|^[0-9a-fA-F]{32}$`)
+// isTraceID reports whether v looks like a trace or span id (16 or 32 hex
+// digits), which must never be taken for a secret (shared reference
+// logs-traces §3.6, exclusions).
+func isTraceID(v string) bool {
+	if len(v) != 16 && len(v) != 32 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// hasSecretKey reports whether any key of a parsed line, at any depth, names
+// a secret: only then must its leaves be listed.
+func hasSecretKey(v any, keys keyCache, depth int) bool {
+	if depth > maxDepth {
+		return false
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if keys.secret(k) || hasSecretKey(e, keys, depth+1) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if hasSecretKey(e, keys, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // keyCache remembers which keys name secrets: a stream repeats the same
 // few keys on every line.
@@ -285,7 +322,7 @@ func flatten(fields map[string]any, keys keyCache) []leaf {
 				walk(path+"[]", key, e, depth+1)
 			}
 		case string:
-			if isTraceKey(key) && traceIDRE.MatchString(v) {
+			if isTraceKey(key) && isTraceID(v) {
 				return
 			}
 			out = append(out, leaf{path: path, key: key, text: v, secretKey: keys.secret(key), scalar: true})

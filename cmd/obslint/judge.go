@@ -212,17 +212,31 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// judge resolves the profile, runs the catalogue and stamps the result with
-// the tool, when the capture started and how long its phases took.
-func (a *app) judge(ev *checks.Evidence, p plan, started time.Time, timings []runner.Timing) checks.Result {
+// logFeed streams log lines into a judge and says how many it read: the
+// lines of a file that lint reads. nil when every line is in Evidence.Logs.
+type logFeed func(*checks.Judge) (int, error)
+
+// judge runs the catalogue over the evidence and the lines feed brings, lets
+// it resolve the profile, and stamps the result with the tool, when the
+// capture started and how long its phases took.
+func (a *app) judge(ev *checks.Evidence, feed logFeed, p plan, started time.Time, timings []runner.Timing) (checks.Result, error) {
 	ev.Expect = expectations(ev.Expect, p.cfg.Expect)
-	// A profile recorded with the evidence (evidence.json, or set by the
-	// runner) stands unless the user asked for one.
-	if p.profile != checks.ProfileAuto || ev.Target.Profile == "" {
-		ev.ResolveProfile(p.profile)
-	}
+	opt := p.options
+	// A profile recorded with the evidence (evidence.json) stands unless the
+	// user asked for one.
+	opt.ResolveProfile = p.profile != checks.ProfileAuto || ev.Target.Profile == ""
+	opt.Profile = p.profile
 	judging := a.now()
-	res := checks.Run(ev, a.rules(), p.options)
+	j := checks.NewJudge(ev, a.rules(), opt)
+	if feed != nil {
+		if _, err := feed(j); err != nil {
+			return checks.Result{}, fmt.Errorf("cannot read evidence: %w", err)
+		}
+	}
+	for i := range ev.Logs {
+		j.Line(&ev.Logs[i])
+	}
+	res := j.Result()
 	res.Tool = checks.Tool{Name: "obslint", Version: toolVersion()}
 	res.Started = started.UTC()
 	if len(timings) > 0 {
@@ -231,7 +245,7 @@ func (a *app) judge(ev *checks.Evidence, p plan, started time.Time, timings []ru
 	if p.baseline != nil {
 		baseline.Apply(&res, *p.baseline, p.stale)
 	}
-	return res
+	return res, nil
 }
 
 // expectations merges what the evidence recorded (evidence.json, or the

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/internal/offline"
 )
 
@@ -43,16 +42,20 @@ func (a *app) lint(cmd *cobra.Command, f *lintFlags) error {
 	if err := errors.Join(err, f.checkInputs()); err != nil {
 		return err
 	}
-	var ev *checks.Evidence
+	var in *offline.Input
 	if f.evidence != "" {
-		ev, err = offline.LoadDir(f.evidence, p.limits)
+		in, err = offline.OpenDir(f.evidence, p.limits)
 	} else {
-		ev, err = offline.Load(f.files, p.limits, a.stdin)
+		in, err = offline.Open(f.files, p.limits, a.stdin)
 	}
 	if err != nil {
 		return fmt.Errorf("cannot read evidence: %w", err)
 	}
-	return a.report(a.judge(ev, p, a.now(), nil), p)
+	res, err := a.judge(in.Evidence, in.Judge, p, a.now(), nil)
+	if err != nil {
+		return err
+	}
+	return a.report(res, p)
 }
 
 // checkInputs rejects input combinations Load cannot honour.

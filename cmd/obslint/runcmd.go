@@ -116,7 +116,10 @@ func (a *app) captureAndJudge(f *runFlags, p plan, what string, capture func(con
 // (after judging, so the bundle records the resolved profile), and reports.
 // A bundle that cannot be written fails the command once the report is out.
 func (a *app) verdict(c *runner.Capture, p plan, started time.Time, saveDir string) error {
-	res := a.judge(c.Evidence, p, started, c.Timings)
+	res, err := a.judge(c.Evidence, nil, p, started, c.Timings)
+	if err != nil {
+		return err
+	}
 	var saveErr error
 	if saveDir != "" {
 		if err := offline.WriteDir(saveDir, c.Evidence); err != nil {

@@ -384,7 +384,7 @@ func (e *Engine) judge(v serviceView, profile string, rules []*checks.Rule, opt 
 		res.Started = v.start
 	}()
 	ev := v.evidence()
-	ev.ResolveProfile(profile)
+	opt.ResolveProfile, opt.Profile = true, profile
 	// checks.Run recovers a panicking rule itself (not_evaluated, "internal error").
 	return checks.Run(ev, rules, opt)
 }

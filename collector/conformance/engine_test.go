@@ -185,8 +185,7 @@ func TestSameVerdictAsOffline(t *testing.T) {
 			ev.Captured.Probes, ev.Captured.Metrics = false, false
 			ev.Expect = checks.Expectations{}
 			ev.Target = checks.Target{Service: service}
-			ev.ResolveProfile(profile)
-			want := checks.Run(ev, catalogue.All(), checks.Options{})
+			want := checks.Run(ev, catalogue.All(), checks.Options{ResolveProfile: true, Profile: profile})
 
 			gv, wv := verdicts(*got[service]), verdicts(want)
 			both := 0

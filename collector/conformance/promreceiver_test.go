@@ -269,8 +269,7 @@ func TestMetricsSameVerdictThroughPrometheusReceiver(t *testing.T) {
 			ev.Expect = checks.Expectations{}
 			ev.Captured = checks.Captured{Metrics: true}
 			ev.Target = checks.Target{Service: name}
-			ev.ResolveProfile(profile)
-			want := checks.Run(ev, catalogue.All(), checks.Options{})
+			want := checks.Run(ev, catalogue.All(), checks.Options{ResolveProfile: true, Profile: profile})
 			gv, wv := verdicts(*got), verdicts(want)
 			for id, w := range wv {
 				g, ok := gv[id]

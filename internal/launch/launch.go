@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/internal/lines"
 	"github.com/obslint/obslint/internal/offline"
 )
 
@@ -137,7 +138,7 @@ func (p *Process) wait() {
 // read captures one stream until EOF or until the pipe is closed under it.
 func (p *Process) read(source string, r io.Reader) {
 	defer p.readers.Done()
-	lr := offline.NewLineReader(r, p.opt.MaxLineBytes)
+	lr := lines.NewReader(r, p.opt.MaxLineBytes)
 	for {
 		raw, truncated, err := lr.Next()
 		if err != nil {

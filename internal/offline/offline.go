@@ -23,7 +23,6 @@
 package offline
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"encoding/json"
@@ -40,6 +39,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/internal/lines"
 )
 
 // Limits bound what is read.
@@ -67,10 +67,31 @@ type Files struct {
 	Probes  string
 }
 
-// Load reads the files into evidence. Errors name the file and what is wrong;
-// a file that cannot be read at all is an error, bad content is evidence.
+// Input is recorded evidence whose log lines are still to be read: Judge
+// streams them through the rules, Load keeps them in Evidence.Logs.
+type Input struct {
+	Evidence *checks.Evidence
+	logs     string // the log file, "-" for stdin, "" for none
+	lim      Limits
+	stdin    io.Reader
+}
+
+// Load reads the files into evidence, keeping at most lim.MaxLines log
+// lines in Evidence.Logs (rule fixtures, bundles in tests). Errors name the
+// file and what is wrong; a file that cannot be read at all is an error, bad
+// content is evidence.
 func Load(f Files, lim Limits, stdin io.Reader) (*checks.Evidence, error) {
+	in, err := Open(f, lim, stdin)
+	if err != nil {
+		return nil, err
+	}
+	return in.keep()
+}
+
+// Open reads every file but the log lines, which are left to Judge.
+func Open(f Files, lim Limits, stdin io.Reader) (*Input, error) {
 	ev := &checks.Evidence{}
+	in := &Input{Evidence: ev, lim: lim, stdin: stdin}
 	for i, path := range f.Metrics {
 		body, truncated, err := readCapped(path, lim.MaxScrapeBytes, stdin)
 		if err != nil {
@@ -83,9 +104,14 @@ func Load(f Files, lim Limits, stdin io.Reader) (*checks.Evidence, error) {
 		}
 	}
 	if f.Logs != "" {
-		if err := loadLogs(ev, f.Logs, lim, stdin); err != nil {
-			return nil, err
+		if f.Logs != "-" {
+			if _, err := os.Stat(f.Logs); err != nil {
+				return nil, err
+			}
 		}
+		in.logs = f.Logs
+		ev.Captured.Logs = true
+		ev.Captured.LogSource = "file " + displayName(f.Logs)
 	}
 	if f.Traces != "" {
 		if err := loadTraces(ev, f.Traces, lim, stdin); err != nil {
@@ -97,7 +123,7 @@ func Load(f Files, lim Limits, stdin io.Reader) (*checks.Evidence, error) {
 			return nil, err
 		}
 	}
-	return ev, nil
+	return in, nil
 }
 
 // NewScrape builds a Scrape from a recorded or fetched body and parses it.
@@ -111,8 +137,18 @@ func NewScrape(url, phase string, status int, contentType string, body []byte, t
 	return s
 }
 
-// LoadDir reads a directory of recorded evidence (see the package doc).
+// LoadDir reads a directory of recorded evidence (see the package doc),
+// keeping its log lines like Load.
 func LoadDir(dir string, lim Limits) (*checks.Evidence, error) {
+	in, err := OpenDir(dir, lim)
+	if err != nil {
+		return nil, err
+	}
+	return in.keep()
+}
+
+// OpenDir is LoadDir with the log lines left to Judge.
+func OpenDir(dir string, lim Limits) (*Input, error) {
 	var f Files
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -139,17 +175,17 @@ func LoadDir(dir string, lim Limits) (*checks.Evidence, error) {
 	if exists(filepath.Join(dir, "probes.json")) {
 		f.Probes = filepath.Join(dir, "probes.json")
 	}
-	ev, err := Load(f, lim, nil)
+	in, err := Open(f, lim, nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := applyScrapeOverrides(ev, dir, metrics); err != nil {
+	if err := applyScrapeOverrides(in.Evidence, dir, metrics); err != nil {
 		return nil, err
 	}
-	if err := applyEvidenceFile(ev, filepath.Join(dir, "evidence.json")); err != nil {
+	if err := applyEvidenceFile(in.Evidence, filepath.Join(dir, "evidence.json")); err != nil {
 		return nil, err
 	}
-	return ev, nil
+	return in, nil
 }
 
 func scrapeIndex(path string) int {
@@ -202,53 +238,6 @@ func readCapped(path string, max int64, stdin io.Reader) ([]byte, bool, error) {
 	return body, false, nil
 }
 
-// LineReader splits a stream into capped lines. Lines longer than the cap are
-// cut and flagged, not buffered whole: memory stays bounded.
-type LineReader struct {
-	r   *bufio.Reader
-	max int
-}
-
-// NewLineReader reads lines of at most maxBytes bytes (negative means 0).
-func NewLineReader(r io.Reader, maxBytes int) *LineReader {
-	return &LineReader{r: bufio.NewReaderSize(r, 64<<10), max: max(maxBytes, 0)}
-}
-
-// Next returns the next line without its newline and trailing "\r"s,
-// whether it was truncated, and io.EOF after the last line.
-func (lr *LineReader) Next() (string, bool, error) {
-	var buf []byte
-	seen := false // any byte of this line, so that a final "\r" is a line
-	cut := false  // content past max was dropped
-	for {
-		chunk, err := lr.r.ReadSlice('\n')
-		seen = seen || len(chunk) > 0
-		body := chunk
-		if err == nil {
-			body = chunk[:len(chunk)-1]
-		}
-		take := min(lr.max-len(buf), len(body))
-		buf = append(buf, body[:take]...)
-		// Past the cap only "\r"s may follow without cutting the line: they
-		// would be trimmed anyway, so a line of exactly max bytes is whole.
-		if len(bytes.TrimRight(body[take:], "\r")) > 0 {
-			cut = true
-		}
-		switch {
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case err != nil && !errors.Is(err, io.EOF):
-			return "", false, err
-		case err != nil && !seen:
-			return "", false, io.EOF
-		}
-		if !cut {
-			buf = bytes.TrimRight(buf, "\r")
-		}
-		return string(buf), cut, nil
-	}
-}
-
 type capturedLine struct {
 	Time        time.Time `json:"time"`
 	Source      string    `json:"source"`
@@ -260,30 +249,39 @@ type capturedLine struct {
 	Truncated bool `json:"truncated,omitempty"`
 }
 
-func loadLogs(ev *checks.Evidence, path string, lim Limits, stdin io.Reader) error {
-	var r io.Reader
-	if path == "-" {
-		if stdin == nil {
-			return errors.New("stdin: no standard input")
-		}
-		r = stdin
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		r = f
+// Judge feeds every log line to j, on every core for a plain log file, and
+// returns how many it read. A captured file (logs.capture.jsonl) is read in
+// order: its lines are numbered per source.
+func (in *Input) Judge(j *checks.Judge) (int, error) {
+	if in.logs == "" {
+		return 0, nil
 	}
-	captured := strings.HasSuffix(path, ".capture.jsonl")
-	src := displayName(path)
-	if !captured && path != "-" {
-		src = filepath.Base(path)
+	r, closeFn, err := in.open()
+	if err != nil {
+		return 0, err
 	}
-	ev.Captured.Logs = true
-	ev.Captured.LogSource = "file " + displayName(path)
-	lr := NewLineReader(r, lim.MaxLineBytes)
-	counts := map[string]int{}
+	defer closeFn()
+	mk, parallel := in.lineMaker()
+	n, err := lines.Judge(j, r, in.lim.MaxLineBytes, parallel, mk)
+	if err != nil {
+		return n, fmt.Errorf("%s: %w", displayName(in.logs), err)
+	}
+	return n, nil
+}
+
+// keep reads the log lines into Evidence.Logs, up to lim.MaxLines.
+func (in *Input) keep() (*checks.Evidence, error) {
+	ev := in.Evidence
+	if in.logs == "" {
+		return ev, nil
+	}
+	r, closeFn, err := in.open()
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
+	mk, _ := in.lineMaker()
+	lr := lines.NewReader(r, in.lim.MaxLineBytes)
 	dropped := 0
 	for n := 1; ; n++ {
 		raw, truncated, err := lr.Next()
@@ -291,30 +289,63 @@ func loadLogs(ev *checks.Evidence, path string, lim Limits, stdin io.Reader) err
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("%s: line %d: %w", displayName(path), n, err)
+			return nil, fmt.Errorf("%s: line %d: %w", displayName(in.logs), n, err)
 		}
-		if len(ev.Logs) >= lim.MaxLines {
+		l, err := mk(n, raw, truncated)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", displayName(in.logs), err)
+		}
+		if len(ev.Logs) >= in.lim.MaxLines {
 			dropped++
 			continue
 		}
-		if captured {
+		ev.Logs = append(ev.Logs, l)
+	}
+	if dropped > 0 {
+		ev.Problems = append(ev.Problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf("%s: %d log lines past the limit of %d were not kept", displayName(in.logs), dropped, in.lim.MaxLines)})
+	}
+	return ev, nil
+}
+
+func (in *Input) open() (io.Reader, func(), error) {
+	if in.logs == "-" {
+		if in.stdin == nil {
+			return nil, nil, errors.New("stdin: no standard input")
+		}
+		return in.stdin, func() {}, nil
+	}
+	f, err := os.Open(in.logs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// lineMaker builds the lines of the log file, and says whether they may be
+// built apart from each other.
+func (in *Input) lineMaker() (lines.Make, bool) {
+	path := in.logs
+	if strings.HasSuffix(path, ".capture.jsonl") {
+		counts := map[string]int{}
+		return func(n int, raw string, _ bool) (checks.LogLine, error) {
 			var c capturedLine
 			if err := json.Unmarshal([]byte(raw), &c); err != nil {
-				return fmt.Errorf("%s: line %d: not a captured log record: %v", displayName(path), n, err)
+				return checks.LogLine{}, fmt.Errorf("line %d: not a captured log record: %v", n, err)
 			}
 			counts[c.Source]++
 			// A JSON string cannot hold invalid bytes: the decoder made them
 			// U+FFFD, so the record itself says whether there were any.
 			invalid := c.InvalidUTF8 || !utf8.ValidString(raw)
-			ev.Logs = append(ev.Logs, checks.CapturedLogLine(c.Source, cmp.Or(c.Line, counts[c.Source]), c.Raw, c.Truncated, invalid, c.Time))
-			continue
-		}
-		ev.Logs = append(ev.Logs, checks.NewLogLine(src, n, raw, truncated, time.Time{}))
+			return checks.CapturedLogLine(c.Source, cmp.Or(c.Line, counts[c.Source]), c.Raw, c.Truncated, invalid, c.Time), nil
+		}, false
 	}
-	if dropped > 0 {
-		ev.Problems = append(ev.Problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf("%s: %d log lines past the limit of %d were not kept", displayName(path), dropped, lim.MaxLines)})
+	src := displayName(path)
+	if path != "-" {
+		src = filepath.Base(path)
 	}
-	return nil
+	return func(n int, raw string, truncated bool) (checks.LogLine, error) {
+		return checks.NewLogLine(src, n, raw, truncated, time.Time{}), nil
+	}, true
 }
 
 func loadTraces(ev *checks.Evidence, path string, lim Limits, stdin io.Reader) error {

@@ -187,7 +187,6 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 	if s.Service != "" {
 		keepService(ev, s.Service)
 	}
-	ev.ResolveProfile(cfg.Profile)
 	if ev.Target.Service == "" {
 		ev.Target.Service = serviceName(ev)
 	}

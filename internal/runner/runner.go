@@ -185,7 +185,6 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 	if len(missing) > 0 {
 		ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("no SERVER span arrived within %s for %d of %d probe trace ids", spanWait, len(missing), len(ids))})
 	}
-	ev.ResolveProfile(cfg.Profile)
 	ev.Target.Service = serviceName(ev)
 	return &Capture{Evidence: ev, Timings: ph.timings}, nil
 }

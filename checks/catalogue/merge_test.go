@@ -1,0 +1,95 @@
+package catalogue_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/checks/catalogue"
+	"github.com/obslint/obslint/checks/checktest"
+	"github.com/obslint/obslint/internal/offline"
+)
+
+// TestPartsMergeIntoOnePass cuts the log lines of every fixture case at
+// every point (and in three parts at a few), judges the parts apart and
+// merges their judges: every rule must give exactly the findings, statuses
+// and reasons of one pass over the whole stream.
+func TestPartsMergeIntoOnePass(t *testing.T) {
+	rules := catalogue.All()
+	for _, dir := range checktest.Cases(t, "../../fixtures/cases") {
+		want, err := checktest.ParseWant(filepath.Join(dir, "want.txt"))
+		require.NoError(t, err)
+		opt := checks.Options{ResolveProfile: true, Profile: want.Profile}
+		load := func() (*checks.Evidence, []checks.LogLine) {
+			ev, err := offline.LoadDir(dir, offline.DefaultLimits)
+			require.NoError(t, err)
+			lines := ev.Logs
+			ev.Logs = nil
+			return ev, lines
+		}
+		ev, lines := load()
+		if len(lines) == 0 {
+			continue
+		}
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			whole := judge(ev, rules, opt, lines)
+			for k := 0; k <= len(lines); k++ {
+				ev, _ := load()
+				require.Equal(t, whole, judge(ev, rules, opt, lines, k), "cut at line %d of %d", k, len(lines))
+			}
+			for _, cut := range [][2]int{{1, 2}, {len(lines) / 3, 2 * len(lines) / 3}, {len(lines) / 2, len(lines) - 1}} {
+				if cut[0] < 0 || cut[0] > cut[1] || cut[1] > len(lines) {
+					continue
+				}
+				ev, _ := load()
+				require.Equal(t, whole, judge(ev, rules, opt, lines, cut[0], cut[1]), "cut at lines %v of %d", cut, len(lines))
+				ev, _ = load()
+				require.Equal(t, whole, judgeRight(ev, rules, opt, lines, cut[0], cut[1]), "cut at lines %v of %d, merged right first", cut, len(lines))
+			}
+		})
+	}
+}
+
+// judge feeds lines to a judge and to forks of it starting at each cut,
+// merges them in order and returns the rules' results and findings.
+func judge(ev *checks.Evidence, rules []*checks.Rule, opt checks.Options, lines []checks.LogLine, cuts ...int) [2]any {
+	j := checks.NewJudge(ev, rules, opt)
+	bounds := append(append([]int{0}, cuts...), len(lines))
+	parts := []*checks.Judge{j}
+	for i := 1; i < len(bounds)-1; i++ {
+		parts = append(parts, j.Fork(bounds[i]))
+	}
+	for i, p := range parts {
+		for k := bounds[i]; k < bounds[i+1]; k++ {
+			l := lines[k]
+			p.Line(&l)
+		}
+	}
+	for _, p := range parts[1:] {
+		j.Merge(p)
+	}
+	res := j.Result()
+	return [2]any{res.Rules, res.Findings}
+}
+
+// judgeRight is judge for three parts, the last two merged first.
+func judgeRight(ev *checks.Evidence, rules []*checks.Rule, opt checks.Options, lines []checks.LogLine, a, b int) [2]any {
+	j := checks.NewJudge(ev, rules, opt)
+	f1, f2 := j.Fork(a), j.Fork(b)
+	for k, l := range lines {
+		switch {
+		case k < a:
+			j.Line(&l)
+		case k < b:
+			f1.Line(&l)
+		default:
+			f2.Line(&l)
+		}
+	}
+	f1.Merge(f2)
+	j.Merge(f1)
+	res := j.Result()
+	return [2]any{res.Rules, res.Findings}
+}
