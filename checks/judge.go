@@ -80,12 +80,28 @@ func (j *Judge) Line(l *LogLine) {
 	l.Seq = j.at + j.lines
 	j.lines++
 	j.shape.add(l.Fields)
-	for i, lj := range j.logs {
-		if lj == nil {
-			continue
-		}
-		j.guard(i, func() { lj.Line(l) })
+	for i := 0; i < len(j.logs); {
+		i = j.feed(i, l)
 	}
+}
+
+// feed gives l to the judges from i on and returns where it stopped: the
+// end, or past a judge that panicked, which is put out of the run. One
+// deferred recover per line, not one per rule and line.
+func (j *Judge) feed(i int, l *LogLine) (next int) {
+	defer func() {
+		if v := recover(); v != nil {
+			j.logs[i] = nil
+			j.broken[i] = fmt.Sprintf("internal error in rule %s: %v (please report it)", j.rules[i].ID, v)
+			next = i + 1
+		}
+	}()
+	for ; i < len(j.logs); i++ {
+		if lj := j.logs[i]; lj != nil {
+			lj.Line(l)
+		}
+	}
+	return i
 }
 
 // Lines is how many lines were judged.

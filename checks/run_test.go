@@ -525,3 +525,40 @@ func ExampleFix_For() {
 	// end the chain with JSONRenderer()
 	// Node: add winston.format.json(); Python: end the chain with JSONRenderer()
 }
+
+// countJudge counts the lines it is fed, and panics on the line whose raw
+// text is panicOn.
+type countJudge struct {
+	n       int
+	panicOn string
+}
+
+func (c *countJudge) Line(l *LogLine) {
+	if l.Raw == c.panicOn {
+		panic("boom")
+	}
+	c.n++
+}
+
+func (c *countJudge) Merge(later LogJudge) { c.n += later.(*countJudge).n }
+
+func (c *countJudge) Finish(p *Pass) { p.Reportf("lines", "%d lines", c.n) }
+
+func TestLogJudgePanicStopsOnlyItsRule(t *testing.T) {
+	rule := func(id, panicOn string) *Rule {
+		return &Rule{ID: id, Summary: "s", Doc: "d", Needs: []Need{NeedLogs},
+			Logs: func(*Evidence) LogJudge { return &countJudge{panicOn: panicOn} }}
+	}
+	ev := &Evidence{Captured: Captured{Logs: true}}
+	for _, raw := range []string{"a", "b", "c"} {
+		ev.Logs = append(ev.Logs, ParseLogLine("stdout", len(ev.Logs)+1, raw))
+	}
+	res := Run(ev, []*Rule{rule("logs/panics", "b"), rule("logs/counts", "")}, Options{})
+	require.Len(t, res.Rules, 2)
+	assert.Equal(t, StatusNotEvaluated, res.Rules[1].Status)
+	assert.Contains(t, res.Rules[1].Reason, "internal error in rule logs/panics: boom")
+	assert.Equal(t, StatusFail, res.Rules[0].Status)
+	require.Len(t, res.Findings, 1)
+	assert.Equal(t, "3 lines", res.Findings[0].Message, "the rule after the panicking one saw every line")
+	assert.Equal(t, 3, res.Judged.LogLines)
+}

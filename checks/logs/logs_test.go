@@ -174,30 +174,61 @@ func TestRulesDoNotPanicOnOddValues(t *testing.T) {
 	}
 }
 
+// BenchmarkLogsRules judges 100k parsed winston lines captured during one
+// probe: every rule together, then each rule alone, so that a slow rule
+// shows; BenchmarkParseLogLine is the parsing the front door does first.
 func BenchmarkLogsRules(b *testing.B) {
 	const n = 100_000
+	raw := benchLines(n)
+	t0 := time.Date(2026, 11, 25, 19, 10, 19, 0, time.UTC)
+	probes := []checks.Probe{{Method: "GET", Path: "/users/42", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", ParentSpanID: "00f067aa0ba902b7", Start: t0, End: t0.Add(n * time.Millisecond)}}
+	lines := make([]checks.LogLine, n)
+	for i, r := range raw {
+		lines[i] = checks.ParseLogLine("stdout", i+1, r)
+		lines[i].Time = t0.Add(time.Duration(i) * time.Millisecond)
+	}
+	ev := &checks.Evidence{
+		Target:   checks.Target{Profile: checks.ProfileNode},
+		Captured: checks.Captured{Logs: true, Probes: true},
+		Probes:   probes,
+		Canaries: []checks.Canary{{Where: "Authorization header", Value: "obslint-canary-7f3a9c2e41b8d605"}},
+		Stopped:  t0.Add(2 * n * time.Millisecond),
+	}
+	judge := func(b *testing.B, rules []*checks.Rule) {
+		b.ReportAllocs()
+		b.ReportMetric(n, "lines/op")
+		for b.Loop() {
+			j := checks.NewJudge(ev, rules, checks.Options{})
+			for i := range lines {
+				j.Line(&lines[i])
+			}
+			j.Result()
+		}
+	}
+	b.Run("all", func(b *testing.B) { judge(b, logs.Rules) })
+	for _, r := range logs.Rules {
+		b.Run(strings.TrimPrefix(r.ID, "logs/"), func(b *testing.B) { judge(b, []*checks.Rule{r}) })
+	}
+}
+
+func BenchmarkParseLogLine(b *testing.B) {
+	raw := benchLines(10_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, r := range raw {
+			checks.ParseLogLine("stdout", i+1, r)
+		}
+	}
+}
+
+func benchLines(n int) []string {
 	raw := make([]string, n)
 	t0 := time.Date(2026, 11, 25, 19, 10, 19, 0, time.UTC)
 	for i := range raw {
 		ts := t0.Add(time.Duration(i) * time.Millisecond).Format("2006-01-02T15:04:05.000Z")
 		raw[i] = fmt.Sprintf(`{"level":"info","message":"get user","service":"users-api","span_id":"5598b5431561f1ab","timestamp":%q,"trace_flags":"01","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","userId":"%d"}`, ts, i)
 	}
-	probes := []checks.Probe{{Method: "GET", Path: "/users/42", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", ParentSpanID: "00f067aa0ba902b7", Start: t0, End: t0.Add(n * time.Millisecond)}}
-	b.ReportAllocs()
-	for b.Loop() {
-		ev := &checks.Evidence{
-			Target:   checks.Target{Profile: checks.ProfileNode},
-			Captured: checks.Captured{Logs: true, Probes: true},
-			Probes:   probes,
-			Canaries: []checks.Canary{{Where: "Authorization header", Value: "obslint-canary-7f3a9c2e41b8d605"}},
-			Logs:     make([]checks.LogLine, n),
-		}
-		for i, r := range raw {
-			ev.Logs[i] = checks.ParseLogLine("stdout", i+1, r)
-			ev.Logs[i].Time = t0.Add(time.Duration(i) * time.Millisecond)
-		}
-		checks.Run(ev, logs.Rules, checks.Options{})
-	}
+	return raw
 }
 
 // flushedEvidence: three traced probes, stopped at 10 s; lines are

@@ -24,10 +24,19 @@ type jsonReport struct {
 	Rules         []jsonRule        `json:"rules"`
 	Findings      []jsonFinding     `json:"findings"`
 	Problems      []jsonProblem     `json:"problems"`
+	Judged        jsonJudged        `json:"judged"`
 	// Baselined and StaleBaseline are present only when a --baseline file
 	// was applied (docs/report-json.md).
 	Baselined     []jsonFinding `json:"baselined,omitempty"`
 	StaleBaseline []jsonStale   `json:"stale_baseline,omitempty"`
+}
+
+// jsonJudged counts what the rules were fed.
+type jsonJudged struct {
+	LogLines   int `json:"log_lines"`
+	LogRecords int `json:"log_records"`
+	Spans      int `json:"spans"`
+	Scrapes    int `json:"scrapes"`
 }
 
 type jsonStale struct {
@@ -122,6 +131,7 @@ func toJSON(res checks.Result) jsonReport {
 		Rules:    make([]jsonRule, 0, len(res.Rules)),
 		Findings: make([]jsonFinding, 0, len(res.Findings)),
 		Problems: make([]jsonProblem, 0, len(res.Problems)),
+		Judged:   jsonJudged(res.Judged),
 	}
 	if !res.Started.IsZero() {
 		out.Started = res.Started.UTC().Format(time.RFC3339)

@@ -64,6 +64,7 @@ func sample() checks.Result {
 				Message: "library-owned gauge ends in _total; not the service's to fix"},
 		},
 		Problems: []checks.Problem{{Phase: "traces", Message: "timeout waiting for spans of 3 probes"}},
+		Judged:   checks.Judged{LogLines: 1_234_567, Spans: 1, Scrapes: 14},
 	}
 }
 

@@ -78,6 +78,9 @@ func writeHeader(b *strings.Builder, p painter, res checks.Result) {
 	}
 	fmt.Fprintf(b, "target:   %s, %s\n", cmp.Or(t.Service, "unnamed service"), profile)
 	fmt.Fprintf(b, "captured: %s\n", describeCaptured(res.Captured))
+	if j := describeJudged(res.Judged); j != "" {
+		fmt.Fprintf(b, "judged:   %s\n", j)
+	}
 }
 
 func describeCaptured(c checks.Captured) string {
@@ -103,6 +106,33 @@ func describeCaptured(c checks.Captured) string {
 		return strings.Join(got, ", ")
 	}
 	return strings.Join(got, ", ") + "; no " + strings.Join(missing, ", ")
+}
+
+// describeJudged says how much the rules were fed: "500,000 log lines,
+// 12 spans, 14 scrapes".
+func describeJudged(j checks.Judged) string {
+	var parts []string
+	for _, c := range []struct {
+		n    int
+		unit string
+	}{{j.LogLines, "log line"}, {j.LogRecords, "OTLP log record"}, {j.Spans, "span"}, {j.Scrapes, "scrape"}} {
+		switch {
+		case c.n == 1:
+			parts = append(parts, "1 "+c.unit)
+		case c.n > 1:
+			parts = append(parts, thousands(c.n)+" "+c.unit+"s")
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// thousands writes n with commas: 500,000.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // groupBySignal sorts rules and findings into signal sections in report
