@@ -195,6 +195,11 @@ type LogLine struct {
 	// Fields is the parsed JSON object; nil when the line is not one.
 	Fields   map[string]any `json:"-"`
 	ParseErr string         `json:"parse_error,omitempty"`
+	// KeysKnown says SecretKey was set when the line was parsed: whether a
+	// key of Fields, at any depth, names a secret (SecretKeyRE), so that
+	// a rule need not walk the fields to know.
+	KeysKnown bool `json:"-"`
+	SecretKey bool `json:"-"`
 	// Seq is the line's position in the stream the judge was fed, across
 	// all sources (set by Judge.Line): what "first" means when parts of a
 	// stream judged apart are merged.

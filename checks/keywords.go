@@ -10,8 +10,10 @@ import (
 // into a table of transitions per state and byte. It is the prefilter that
 // decides which secret patterns' regexps run on a log line.
 type keywordSet struct {
-	next []uint16 // next[state<<8|byte]
-	out  []uint64 // out[state]: the keywords that end here, as bits
+	// next[state<<8|byte] is the next state: a table of every uint16 index,
+	// so that the scan needs no bounds check (at most 256 states).
+	next *[1 << 16]uint16
+	out  *[256]uint64 // out[state]: the keywords that end here, as bits
 }
 
 // newKeywordSet builds the automaton of at most 64 keywords.
@@ -38,8 +40,11 @@ func newKeywordSet(words []string) *keywordSet {
 		}
 		nodes[s].out |= 1 << i
 	}
+	if len(nodes) > 256 {
+		panic("keywordSet: keywords too long")
+	}
 	next := make([][256]uint16, len(nodes))
-	k := &keywordSet{out: make([]uint64, len(nodes))}
+	k := &keywordSet{next: new([1 << 16]uint16), out: new([256]uint64)}
 	// Breadth first: a node's failure link is known before its children's.
 	queue := []int{0}
 	for len(queue) > 0 {
@@ -61,8 +66,8 @@ func newKeywordSet(words []string) *keywordSet {
 			}
 		}
 	}
-	for _, row := range next {
-		k.next = append(k.next, row[:]...)
+	for s, row := range next {
+		copy(k.next[s<<8:], row[:])
 	}
 	return k
 }
@@ -89,11 +94,20 @@ func (k *keywordSet) find(s string) uint64 {
 		}
 	}
 	var found uint64
-	state := uint16(0)
+	var state uint16
 	next, out := k.next, k.out
 	for i := 0; i < len(s); i++ {
-		state = next[int(state)<<8|int(lowerByte[s[i]])]
-		found |= out[state]
+		if state == 0 {
+			// Outside any keyword: skip the bytes no keyword starts with.
+			for i < len(s) && next[lowerByte[s[i]]] == 0 {
+				i++
+			}
+			if i == len(s) {
+				break
+			}
+		}
+		state = next[state<<8|uint16(lowerByte[s[i]])]
+		found |= out[uint8(state)]
 	}
 	return found
 }

@@ -213,8 +213,8 @@ func ParseLogLine(source string, n int, raw string) LogLine {
 	case t == "" || t[0] != '{':
 		l.ParseErr = "not a JSON object"
 	default:
-		if m, ok := fastObject(t); ok {
-			l.Fields = m
+		if m, secret, ok := fastObject(t); ok {
+			l.Fields, l.KeysKnown, l.SecretKey = m, true, secret
 		} else {
 			l.Fields, l.ParseErr = slowObject(t)
 		}
@@ -226,54 +226,66 @@ func ParseLogLine(source string, n int, raw string) LogLine {
 // repeats the same few keys on every line, so each is allocated once.
 type lineParser struct {
 	p    fastjson.Parser
-	keys map[string]string
-	bad  bool // a number of the line is not strict JSON
+	keys map[string]key
+	bad  bool   // a number of the line is not strict JSON
+	num  []byte // a number's text, reused
+	// secret is whether a key of the line, at any depth, names a secret.
+	secret bool
+}
+
+// key is an interned key, and whether it names a secret (SecretKeyRE).
+type key struct {
+	name   string
+	secret bool
 }
 
 // maxInterned bounds the keys a parser remembers.
 const maxInterned = 4096
 
 // parsers are the line parsers, one per goroutine at a time.
-var parsers = sync.Pool{New: func() any { return &lineParser{keys: map[string]string{}} }}
+var parsers = sync.Pool{New: func() any { return &lineParser{keys: map[string]key{}} }}
 
-func (lp *lineParser) key(k []byte) string {
-	if s, ok := lp.keys[string(k)]; ok {
-		return s
+func (lp *lineParser) key(b []byte) string {
+	k, ok := lp.keys[string(b)]
+	if !ok {
+		k = key{name: string(b)}
+		k.secret = SecretKeyRE.MatchString(k.name)
+		if len(lp.keys) < maxInterned {
+			lp.keys[k.name] = k
+		}
 	}
-	s := string(k)
-	if len(lp.keys) < maxInterned {
-		lp.keys[s] = s
-	}
-	return s
+	lp.secret = lp.secret || k.secret
+	return k.name
 }
 
 // fastObject parses the common line: valid UTF-8, no lone surrogate
 // escape, strict JSON (fastjson's parser is lenient, its validator is not;
 // the parser bounds the depth first). Anything else, and every error, is
 // left to slowObject, which matches encoding/json to the letter.
-func fastObject(t string) (map[string]any, bool) {
-	if !utf8.ValidString(t) || hasSurrogateEscape(t) {
-		return nil, false
+func fastObject(t string) (fields map[string]any, secretKey, ok bool) {
+	ascii, plain := scanText(t)
+	if !ascii && !utf8.ValidString(t) || !plain && hasSurrogateEscape(t) {
+		return nil, false, false
 	}
 	lp := parsers.Get().(*lineParser)
 	defer parsers.Put(lp)
 	v, err := lp.p.Parse(t)
 	if err != nil {
-		return nil, false
+		return nil, false, false
 	}
 	// Without escapes and control bytes every string is what it looks
 	// like, and object copies every number through strictNumber: all that is
 	// left to validate is already valid.
-	lp.bad = false
-	if !plainText(t) && fastjson.Validate(t) != nil {
-		return nil, false
+	lp.bad, lp.secret = false, false
+	if !plain && fastjson.Validate(t) != nil {
+		return nil, false, false
 	}
 	o, err := v.Object()
 	if err != nil {
-		return nil, false
+		return nil, false, false
 	}
 	m := lp.object(o)
-	return m, !lp.bad
+	return m, lp.secret, !lp.bad
 }
 
 // object copies a parsed object out of the parser's memory as the values
@@ -299,7 +311,8 @@ func (lp *lineParser) value(v *fastjson.Value) any {
 	case fastjson.TypeString:
 		return string(v.GetStringBytes())
 	case fastjson.TypeNumber:
-		n := string(v.MarshalTo(nil))
+		lp.num = v.MarshalTo(lp.num[:0])
+		n := string(lp.num)
 		if !strictNumber(n) {
 			lp.bad = true
 		}
@@ -312,14 +325,19 @@ func (lp *lineParser) value(v *fastjson.Value) any {
 	return nil
 }
 
-// plainText reports whether t has no backslash and no control byte.
-func plainText(t string) bool {
+// scanText reports, in one pass, whether t is all ASCII, and whether it
+// has no backslash and no control byte.
+func scanText(t string) (ascii, plain bool) {
+	ascii, plain = true, true
 	for i := 0; i < len(t); i++ {
-		if c := t[i]; c == '\\' || c < 0x20 {
-			return false
+		switch c := t[i]; {
+		case c >= utf8.RuneSelf:
+			ascii = false
+		case c == '\\' || c < 0x20:
+			plain = false
 		}
 	}
-	return true
+	return ascii, plain
 }
 
 // strictNumber reports whether s is a JSON number (RFC 8259 §6): fastjson's

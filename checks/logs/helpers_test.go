@@ -286,7 +286,7 @@ func TestLineLeaksSeesEscapedValues(t *testing.T) {
 	const canary = "obslint/canary-5d1e08b7"
 	l := checks.ParseLogLine("stdout", 1, `{"url":"\/users\/42?access_token=obslint\/canary-5d1e08b7"}`)
 	require.NotContains(t, l.Raw, canary)
-	leaks := lineLeaks(l, []string{canary}, nil, keyCache{})
+	leaks := lineLeaks(&l, []string{canary}, nil, keyCache{})
 	require.Len(t, leaks, 1)
 	assert.Equal(t, "url", leaks[0].path)
 	assert.Equal(t, "canary", leaks[0].kind)

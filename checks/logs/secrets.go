@@ -79,7 +79,7 @@ func newSecretsJudge(ev *checks.Evidence) checks.LogJudge {
 
 func (j *secretsJudge) Line(l *checks.LogLine) {
 	j.totals[l.Source]++
-	for _, g := range groupLeaks(lineLeaks(*l, j.canaries, j.sent, j.secretKeys)) {
+	for _, g := range groupLeaks(lineLeaks(l, j.canaries, j.sent, j.secretKeys)) {
 		subject := l.Source + " text"
 		if g.path != "" {
 			subject = fieldSubject(l.Source, g.path)
@@ -105,7 +105,7 @@ func (j *secretsJudge) Finish(p *checks.Pass) {
 }
 
 // lineLeaks finds every secret in one line.
-func lineLeaks(l checks.LogLine, canaries []string, sent []checks.Canary, secretKeys keyCache) []leak {
+func lineLeaks(l *checks.LogLine, canaries []string, sent []checks.Canary, secretKeys keyCache) []leak {
 	if l.Fields == nil {
 		var out []leak
 		for _, m := range findSecrets(l.Raw, canaries) {
@@ -115,7 +115,8 @@ func lineLeaks(l checks.LogLine, canaries []string, sent []checks.Canary, secret
 	}
 	escaped := strings.Contains(l.Raw, `\`)
 	matches := findSecrets(l.Raw, canaries)
-	if !escaped && len(matches) == 0 && !hasSecretKey(l.Fields, secretKeys, 0) {
+	secretKey := l.SecretKey || !l.KeysKnown && hasSecretKey(l.Fields, secretKeys, 0)
+	if !escaped && len(matches) == 0 && !secretKey {
 		return nil // the common line: nothing to attribute, no field to look at
 	}
 	leaves := flatten(l.Fields, secretKeys)
