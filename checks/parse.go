@@ -21,6 +21,18 @@ import (
 	"github.com/valyala/fastjson"
 )
 
+// NewScrape builds a Scrape from a recorded or fetched body and parses it:
+// the one constructor every front door uses.
+func NewScrape(url, phase string, status int, contentType string, body []byte, truncated bool) Scrape {
+	s := Scrape{URL: url, Phase: phase, Status: status, ContentType: contentType, Size: len(body), Truncated: truncated, Body: body}
+	fams, err := ParseExposition(body, contentType)
+	s.Families = fams
+	if err != nil {
+		s.ParseErr = err.Error()
+	}
+	return s
+}
+
 // ParseExposition decodes a metrics body the way a Prometheus server would,
 // given the raw Content-Type it was served with. It returns the families
 // decoded before the first error, and that error (with its line number).

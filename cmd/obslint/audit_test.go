@@ -24,7 +24,7 @@ func TestAuditPassesSettingsAndSavesEvidence(t *testing.T) {
 		_, ok := ctx.Deadline()
 		require.True(t, ok, "the audit is bounded")
 		ev := &checks.Evidence{Captured: checks.Captured{Metrics: true}, Target: checks.Target{URL: s.Config.URL, Shared: true}}
-		ev.Scrapes = []checks.Scrape{offline.NewScrape("http://127.0.0.1:9000/metrics", "before", 200, offline.TextContentType, []byte(exposition), false)}
+		ev.Scrapes = []checks.Scrape{checks.NewScrape("http://127.0.0.1:9000/metrics", "before", 200, offline.TextContentType, []byte(exposition), false)}
 		return &runner.Capture{Evidence: ev}, nil
 	}
 	bundle := filepath.Join(t.TempDir(), "bundle")

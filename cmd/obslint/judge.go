@@ -15,7 +15,7 @@ import (
 	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/internal/baseline"
 	"github.com/obslint/obslint/internal/config"
-	"github.com/obslint/obslint/internal/offline"
+	"github.com/obslint/obslint/internal/limits"
 	"github.com/obslint/obslint/internal/progress"
 	"github.com/obslint/obslint/internal/report"
 	"github.com/obslint/obslint/internal/runner"
@@ -28,7 +28,7 @@ type judgeFlags struct {
 	format     string
 	outputs    []string
 	configPath string
-	limits     offline.Limits
+	limits     limits.Limits
 	tuneFlags
 }
 
@@ -40,7 +40,7 @@ func (j *judgeFlags) register(cmd *cobra.Command) {
 	fs.StringArrayVar(&j.outputs, "output", nil, "also write a report as FORMAT=PATH (repeatable; PATH - is standard output);\n"+
 		"with --output, standard output gets a report only if --format is given")
 	fs.StringVar(&j.configPath, "config", config.FileName, "config file; a missing default file is fine, flags win over it")
-	d := offline.DefaultLimits
+	d := limits.Default
 	fs.IntVar(&j.limits.MaxLineBytes, "max-log-line-bytes", d.MaxLineBytes, "longer log lines are cut and reported")
 	fs.IntVar(&j.limits.MaxLines, "max-log-lines", d.MaxLines, "log lines (and OTLP log records) kept; more are counted and reported")
 	fs.Int64Var(&j.limits.MaxScrapeBytes, "max-scrape-bytes", d.MaxScrapeBytes, "larger expositions (after gzip) are cut and reported")
@@ -56,7 +56,7 @@ type plan struct {
 	outputs []report.Output
 	cfg     config.Config
 	options checks.Options
-	limits  offline.Limits
+	limits  limits.Limits
 	// baseline, when given, is applied to the result; stale is the
 	// severity of its entries that no longer occur.
 	baseline *baseline.File
@@ -127,7 +127,7 @@ func (a *app) resolve(cmd *cobra.Command, j *judgeFlags) (plan, error) {
 }
 
 // fileLimits takes each limit from the file unless its flag was given.
-func (j *judgeFlags) fileLimits(cmd *cobra.Command, f config.Limits) offline.Limits {
+func (j *judgeFlags) fileLimits(cmd *cobra.Command, f config.Limits) limits.Limits {
 	l := j.limits
 	changed := cmd.Flags().Changed
 	if !changed("max-log-line-bytes") && f.MaxLogLineBytes > 0 {

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/internal/limits"
 	"github.com/obslint/obslint/internal/lines"
-	"github.com/obslint/obslint/internal/offline"
 )
 
 // Defaults for Options fields left zero, and fixed bounds.
@@ -41,7 +41,7 @@ type Options struct {
 	// Env is added to os.Environ(); later entries win.
 	Env []string
 	// MaxLineBytes cuts longer lines (flagged Truncated); MaxLines bounds the
-	// lines kept, further ones are counted. Zero means offline.DefaultLimits.
+	// lines kept, further ones are counted. Zero means limits.Default.
 	MaxLineBytes, MaxLines int
 }
 
@@ -75,10 +75,10 @@ func Start(ctx context.Context, opt Options) (*Process, error) {
 		return nil, errors.New("launch: no command given")
 	}
 	if opt.MaxLineBytes <= 0 {
-		opt.MaxLineBytes = offline.DefaultLimits.MaxLineBytes
+		opt.MaxLineBytes = limits.Default.MaxLineBytes
 	}
 	if opt.MaxLines <= 0 {
-		opt.MaxLines = offline.DefaultLimits.MaxLines
+		opt.MaxLines = limits.Default.MaxLines
 	}
 	cmd := exec.Command(opt.Command[0], opt.Command[1:]...)
 	cmd.Dir = opt.Dir

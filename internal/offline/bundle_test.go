@@ -20,13 +20,13 @@ func fullEvidence() *checks.Evidence {
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	const trace = "4bf92f3577b34da6a3ce929d0e0e4736"
 	canaries := []checks.Canary{{Where: "Authorization header", Value: "ocnry_AAAABBBBCCCCDDDDEEEEFFFFGGGGHHHH"}, {Where: "query parameter access_token", Value: "ocnry_QQQQRRRRSSSSTTTTUUUUVVVVWWWWXXXX"}}
-	before := NewScrape("http://127.0.0.1:3000/metrics", "before", 200, TextContentType,
+	before := checks.NewScrape("http://127.0.0.1:3000/metrics", "before", 200, TextContentType,
 		[]byte("# HELP http_requests_total Requests.\n# TYPE http_requests_total counter\nhttp_requests_total{route=\"/\"} 1\n"), false)
 	before.Time, before.Duration = at(0), 3*time.Millisecond
-	after := NewScrape("http://127.0.0.1:3000/metrics", "after", 200, OpenMetricsContentType,
+	after := checks.NewScrape("http://127.0.0.1:3000/metrics", "after", 200, OpenMetricsContentType,
 		[]byte("# TYPE http_requests counter\nhttp_requests_total{route=\"/\"} 3\n# EOF\n"), true)
 	after.Time, after.Duration = at(500), 4*time.Millisecond
-	failed := NewScrape("http://127.0.0.1:3000/metrics", "after-2", 503, "text/html", []byte("<h1>busy</h1>"), false)
+	failed := checks.NewScrape("http://127.0.0.1:3000/metrics", "after-2", 503, "text/html", []byte("<h1>busy</h1>"), false)
 	failed.Families, failed.ParseErr = nil, "" // as internal/scrape leaves a non-2xx answer
 	refused := checks.Scrape{URL: "http://127.0.0.1:3000/metrics", Phase: "after-3", Time: at(600), Err: "GET http://127.0.0.1:3000/metrics: no response: connection refused"}
 	logLine := func(n, ms int, raw string) checks.LogLine {

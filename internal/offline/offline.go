@@ -39,19 +39,15 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/internal/limits"
 	"github.com/obslint/obslint/internal/lines"
 )
 
-// Limits bound what is read.
-type Limits struct {
-	MaxLineBytes   int   // longer log lines are truncated and flagged
-	MaxLines       int   // further lines are counted, not kept
-	MaxScrapeBytes int64 // larger expositions are truncated and flagged
-	MaxSpans       int
-}
+// Limits bound what is read (see package limits).
+type Limits = limits.Limits
 
 // DefaultLimits are the documented defaults.
-var DefaultLimits = Limits{MaxLineBytes: 1 << 20, MaxLines: 200_000, MaxScrapeBytes: 32 << 20, MaxSpans: 200_000}
+var DefaultLimits = limits.Default
 
 // Content types for recorded scrapes.
 const (
@@ -97,7 +93,7 @@ func Open(f Files, lim Limits, stdin io.Reader) (*Input, error) {
 		if err != nil {
 			return nil, err
 		}
-		ev.Scrapes = append(ev.Scrapes, NewScrape(displayName(path), fmt.Sprintf("scrape-%d", i+1), 200, contentTypeFor(path), body, truncated))
+		ev.Scrapes = append(ev.Scrapes, checks.NewScrape(displayName(path), fmt.Sprintf("scrape-%d", i+1), 200, contentTypeFor(path), body, truncated))
 		ev.Captured.Metrics = true
 		if truncated {
 			ev.Problems = append(ev.Problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf("%s: exposition larger than %d bytes, truncated", displayName(path), lim.MaxScrapeBytes)})
@@ -124,17 +120,6 @@ func Open(f Files, lim Limits, stdin io.Reader) (*Input, error) {
 		}
 	}
 	return in, nil
-}
-
-// NewScrape builds a Scrape from a recorded or fetched body and parses it.
-func NewScrape(url, phase string, status int, contentType string, body []byte, truncated bool) checks.Scrape {
-	s := checks.Scrape{URL: url, Phase: phase, Status: status, ContentType: contentType, Size: len(body), Truncated: truncated, Body: body}
-	fams, err := checks.ParseExposition(body, contentType)
-	s.Families = fams
-	if err != nil {
-		s.ParseErr = err.Error()
-	}
-	return s
 }
 
 // LoadDir reads a directory of recorded evidence (see the package doc),
@@ -471,7 +456,7 @@ func applyScrapeOverrides(ev *checks.Evidence, dir string, files []string) error
 			s = ev.Scrapes[idx]
 		}
 		if o.ContentType != "" || o.File == "" {
-			s = NewScrape(s.URL, s.Phase, s.Status, o.ContentType, s.Body, s.Truncated)
+			s = checks.NewScrape(s.URL, s.Phase, s.Status, o.ContentType, s.Body, s.Truncated)
 		}
 		if o.Phase != "" {
 			s.Phase = o.Phase

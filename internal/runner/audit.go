@@ -16,8 +16,8 @@ import (
 	"github.com/obslint/obslint/collector"
 	"github.com/obslint/obslint/internal/config"
 	"github.com/obslint/obslint/internal/jaeger"
+	"github.com/obslint/obslint/internal/limits"
 	"github.com/obslint/obslint/internal/logsrc"
-	"github.com/obslint/obslint/internal/offline"
 	"github.com/obslint/obslint/internal/scrape"
 )
 
@@ -26,7 +26,7 @@ type AuditSettings struct {
 	// Config gives the URL (required), the metrics URL or path, the probe
 	// plan, expectations and timeouts.
 	Config config.Config
-	Limits offline.Limits
+	Limits limits.Limits
 	// Progress is told each phase; may be nil.
 	Progress func(phase string)
 
@@ -62,8 +62,8 @@ const logSettle = 300 * time.Millisecond
 // that cannot be opened, is an ErrCapture.
 func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 	cfg := s.Config
-	if s.Limits == (offline.Limits{}) {
-		s.Limits = offline.DefaultLimits
+	if s.Limits == (limits.Limits{}) {
+		s.Limits = limits.Default
 	}
 	t := cfg.Timeouts
 	spanWait := cmp.Or(t.Spans.Duration, config.DefaultSpanWait)

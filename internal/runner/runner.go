@@ -17,7 +17,7 @@ import (
 	"github.com/obslint/obslint/collector"
 	"github.com/obslint/obslint/internal/config"
 	"github.com/obslint/obslint/internal/launch"
-	"github.com/obslint/obslint/internal/offline"
+	"github.com/obslint/obslint/internal/limits"
 	"github.com/obslint/obslint/internal/probe"
 	"github.com/obslint/obslint/internal/scrape"
 )
@@ -27,7 +27,7 @@ type Settings struct {
 	Config  config.Config
 	Command []string // the command to launch (after --)
 	Dir     string   // its working directory
-	Limits  offline.Limits
+	Limits  limits.Limits
 	// Progress is told each phase ("starting", "probing 3/7", …); may be nil.
 	Progress func(phase string)
 }
@@ -89,8 +89,8 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 	if len(s.Command) == 0 {
 		return nil, fmt.Errorf("%w: no command to run: give one after -- or as command: in %s", ErrCapture, config.FileName)
 	}
-	if s.Limits == (offline.Limits{}) {
-		s.Limits = offline.DefaultLimits
+	if s.Limits == (limits.Limits{}) {
+		s.Limits = limits.Default
 	}
 	t := cfg.Timeouts
 	readyTimeout := cmp.Or(t.Ready.Duration, config.DefaultReadyTimeout)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/obslint/obslint/checks"
-	"github.com/obslint/obslint/internal/offline"
 )
 
 // Accept asks for the classic text format only. Why not OpenMetrics, as
@@ -32,7 +31,7 @@ const Accept = "text/plain;version=0.0.4;q=1.0,*/*;q=0.1"
 // Defaults for Options fields left zero.
 const (
 	DefaultTimeout  = 10 * time.Second
-	DefaultMaxBytes = 32 << 20 // offline.DefaultLimits.MaxScrapeBytes
+	DefaultMaxBytes = 32 << 20 // as limits.Default.MaxScrapeBytes
 )
 
 // Options bound one fetch.
@@ -91,7 +90,7 @@ func Fetch(ctx context.Context, url, phase string, opt Options) checks.Scrape {
 	if truncated {
 		body = body[:opt.MaxBytes]
 	}
-	s := offline.NewScrape(url, phase, resp.StatusCode, resp.Header.Get("Content-Type"), body, truncated)
+	s := checks.NewScrape(url, phase, resp.StatusCode, resp.Header.Get("Content-Type"), body, truncated)
 	s.Time, s.Duration = start, time.Since(start)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// An error page is not an exposition: parsing it would add a
