@@ -213,7 +213,8 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // logFeed streams log lines into a judge and says how many it read: the
-// lines of a file that lint reads. nil when every line is in Evidence.Logs.
+// lines of a file lint reads, or those a capture spooled. When a feed is
+// given it brings every line; otherwise the lines are Evidence.Logs.
 type logFeed func(*checks.Judge) (int, error)
 
 // judge runs the catalogue over the evidence and the lines feed brings, lets
@@ -232,9 +233,10 @@ func (a *app) judge(ev *checks.Evidence, feed logFeed, p plan, started time.Time
 		if _, err := feed(j); err != nil {
 			return checks.Result{}, fmt.Errorf("cannot read evidence: %w", err)
 		}
-	}
-	for i := range ev.Logs {
-		j.Line(&ev.Logs[i])
+	} else {
+		for i := range ev.Logs {
+			j.Line(&ev.Logs[i])
+		}
 	}
 	res := j.Result()
 	res.Tool = checks.Tool{Name: "obslint", Version: toolVersion()}

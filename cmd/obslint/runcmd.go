@@ -116,12 +116,19 @@ func (a *app) captureAndJudge(f *runFlags, p plan, what string, capture func(con
 // (after judging, so the bundle records the resolved profile), and reports.
 // A bundle that cannot be written fails the command once the report is out.
 func (a *app) verdict(c *runner.Capture, p plan, started time.Time, saveDir string) error {
-	res, err := a.judge(c.Evidence, nil, p, started, c.Timings)
+	var feed logFeed
+	if c.Logs != nil {
+		feed = c.Logs.Judge
+	}
+	res, err := a.judge(c.Evidence, feed, p, started, c.Timings)
 	if err != nil {
 		return err
 	}
 	var saveErr error
 	if saveDir != "" {
+		if c.Logs != nil {
+			c.Evidence.Logs = c.Logs.Kept(p.limits.MaxLines)
+		}
 		if err := offline.WriteDir(saveDir, c.Evidence); err != nil {
 			saveErr = fmt.Errorf("--save-evidence: %w", err)
 		}

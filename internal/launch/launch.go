@@ -56,9 +56,8 @@ type Process struct {
 	pipes    []*os.File // read ends, closed when draining gives up
 
 	mu        sync.Mutex
-	lines     []checks.LogLine
-	counts    map[string]int // lines seen per source, kept or not
-	dropped   int
+	spool     *lines.Spool
+	counts    map[string]int // lines seen per source
 	truncated int
 	tail      []string // ring of the last tailKeep raw lines
 	tailNext  int
@@ -87,7 +86,7 @@ func Start(ctx context.Context, opt Options) (*Process, error) {
 	// start → sh → node), not just the leader.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 
-	p := &Process{cmd: cmd, opt: opt, done: make(chan struct{}), exitCode: -1, counts: map[string]int{}}
+	p := &Process{cmd: cmd, opt: opt, done: make(chan struct{}), exitCode: -1, counts: map[string]int{}, spool: lines.NewSpool()}
 	// Plain pipes, not cmd.StdoutPipe: Wait would close those under the
 	// readers, and it could not tell when children still hold them.
 	outR, outW, err := os.Pipe()
@@ -164,11 +163,7 @@ func (p *Process) add(source, raw string, truncated bool, at time.Time) {
 	if truncated {
 		p.truncated++
 	}
-	if len(p.lines) >= p.opt.MaxLines {
-		p.dropped++
-		return
-	}
-	p.lines = append(p.lines, checks.CapturedLogLine(source, p.counts[source], raw, truncated, invalid, at))
+	p.spool.Add(source, p.counts[source], raw, truncated, invalid, at)
 }
 
 func (p *Process) pushTail(raw string) {
@@ -183,11 +178,28 @@ func (p *Process) pushTail(raw string) {
 	p.tailNext = (p.tailNext + 1) % tailKeep
 }
 
-// Lines returns the captured lines so far, in read order.
+// Lines returns the first MaxLines captured lines so far, in read order,
+// parsed.
 func (p *Process) Lines() []checks.LogLine {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]checks.LogLine(nil), p.lines...)
+	return p.spool.Kept(p.opt.MaxLines)
+}
+
+// Judge feeds every captured line to j, in read order, and returns how
+// many; a line read meanwhile waits. Call it once the output is drained
+// (after Stop).
+func (p *Process) Judge(j *checks.Judge) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.spool.Judge(j)
+}
+
+// Kept returns the first max captured lines, parsed (a saved bundle).
+func (p *Process) Kept(max int) []checks.LogLine {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.spool.Kept(max)
 }
 
 // Tail returns the last n raw lines (at most 200, each cut at 4 KiB), also
@@ -219,10 +231,7 @@ func (p *Process) Pid() int { return p.pgid }
 func (p *Process) Problems() []checks.Problem {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []checks.Problem
-	if p.dropped > 0 {
-		out = append(out, checks.Problem{Phase: "limit", Message: fmt.Sprintf("%d log lines past the limit of %d were not kept", p.dropped, p.opt.MaxLines)})
-	}
+	out := p.spool.Problems("stdout/stderr")
 	if p.truncated > 0 {
 		out = append(out, checks.Problem{Phase: "limit", Message: fmt.Sprintf("%d log lines longer than %d bytes were truncated", p.truncated, p.opt.MaxLineBytes)})
 	}

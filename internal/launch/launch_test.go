@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/obslint/obslint/checks"
 )
 
 func startSh(t *testing.T, script string, opt Options) *Process {
@@ -152,14 +154,19 @@ func TestTruncationInsideACharacterIsNotInvalidUTF8(t *testing.T) {
 	assert.False(t, lines[0].InvalidUTF8)
 }
 
-func TestMaxLinesDropsAndTailStaysCurrent(t *testing.T) {
-	p := startSh(t, `seq 1 100`, Options{MaxLines: 10})
+func TestMaxLinesBoundsKeptNotJudgedAndTailStaysCurrent(t *testing.T) {
+	const n = 20_000 // past what the spool holds in memory
+	p := startSh(t, fmt.Sprintf(`seq 1 %d`, n), Options{MaxLines: 10})
 	finish(t, p)
 	lines := p.Lines()
 	require.Len(t, lines, 10)
 	assert.Equal(t, "10", lines[9].Raw)
-	assert.Equal(t, []string{"98", "99", "100"}, p.Tail(3))
-	assert.Equal(t, "90 log lines past the limit of 10 were not kept", p.Problems()[0].Message)
+	assert.Equal(t, []string{"19998", "19999", "20000"}, p.Tail(3))
+	assert.Empty(t, p.Problems())
+	j := checks.NewJudge(&checks.Evidence{Captured: checks.Captured{Logs: true}}, nil, checks.Options{})
+	got, err := p.Judge(j)
+	require.NoError(t, err)
+	assert.Equal(t, n, got, "every line is judged, whatever MaxLines keeps")
 }
 
 func TestStopKillsProcessIgnoringSIGTERM(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/internal/lines"
 )
 
 // Defaults for Options fields left zero.
@@ -29,7 +30,7 @@ const (
 // Options bound what a reader keeps.
 type Options struct {
 	MaxLineBytes int // longer lines are cut and flagged
-	MaxLines     int // further lines are counted, not kept
+	MaxLines     int // lines Lines returns (every line is judged)
 	// FromStart reads a file from its first byte instead of from its end.
 	FromStart bool
 	// Poll is how often a file is checked for appends, truncation and
@@ -68,9 +69,10 @@ type Reader struct {
 // Describe says where the lines come from, for Captured.LogSource.
 func (r *Reader) Describe() string { return r.desc }
 
-// Stop ends reading and returns the lines read and the problems met. A file
-// is read to its current end first; standard input is cut where it is.
-func (r *Reader) Stop() ([]checks.LogLine, []checks.Problem) {
+// Stop ends reading and returns the problems met. A file is read to its
+// current end first; standard input is cut where it is. The lines wait in
+// the reader's spool for Judge.
+func (r *Reader) Stop() []checks.Problem {
 	close(r.stop)
 	if r.waitDone {
 		t := time.NewTimer(stopWait)
@@ -85,11 +87,25 @@ func (r *Reader) Stop() ([]checks.LogLine, []checks.Problem) {
 	defer r.mu.Unlock()
 	r.stopped = true
 	r.lines.flush(time.Now())
-	if r.lines.dropped > 0 {
-		r.problems = append(r.problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf("%s: %d log lines past the limit of %d were not kept", r.desc, r.lines.dropped, r.lines.maxLines)})
-	}
-	return r.lines.out, r.problems
+	return append(r.problems, r.lines.spool.Problems(r.desc)...)
 }
+
+// Judge feeds every line read to j and returns how many. Call it after Stop.
+func (r *Reader) Judge(j *checks.Judge) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lines.spool.Judge(j)
+}
+
+// Kept returns the first max lines read, parsed (a saved bundle).
+func (r *Reader) Kept(max int) []checks.LogLine {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lines.spool.Kept(max)
+}
+
+// Lines returns the first MaxLines lines read, parsed.
+func (r *Reader) Lines() []checks.LogLine { return r.Kept(r.lines.maxLines) }
 
 func (r *Reader) problem(format string, args ...any) {
 	r.mu.Lock()
@@ -149,7 +165,7 @@ func Stdin(in io.Reader, opt Options) *Reader {
 func newReader(desc, source string, opt Options) *Reader {
 	return &Reader{
 		desc: desc, stop: make(chan struct{}), done: make(chan struct{}),
-		lines: lineSink{source: source, maxBytes: opt.MaxLineBytes, maxLines: opt.MaxLines},
+		lines: lineSink{source: source, maxBytes: opt.MaxLineBytes, maxLines: opt.MaxLines, spool: lines.NewSpool()},
 	}
 }
 
@@ -277,13 +293,12 @@ func (t *tail) check() {
 type lineSink struct {
 	source   string
 	maxBytes int
-	maxLines int
-	n        int    // lines seen, kept or not
+	maxLines int    // lines Lines returns; every line is spooled
+	n        int    // lines seen
 	pending  []byte // the line being assembled, at most maxBytes
 	seen     bool   // pending has begun (even if empty so far)
 	cut      bool   // pending lost bytes past maxBytes
-	out      []checks.LogLine
-	dropped  int
+	spool    *lines.Spool
 }
 
 func (s *lineSink) feed(b []byte, now time.Time) {
@@ -320,10 +335,7 @@ func (s *lineSink) emit(now time.Time) {
 		raw = bytes.TrimRight(raw, "\r")
 	}
 	s.n++
-	if len(s.out) >= s.maxLines {
-		s.dropped++
-	} else {
-		s.out = append(s.out, checks.NewLogLine(s.source, s.n, string(raw), s.cut, now))
-	}
+	clean, invalid := checks.CleanUTF8(string(raw), s.cut)
+	s.spool.Add(s.source, s.n, clean, s.cut, invalid, now)
 	s.pending, s.seen, s.cut = s.pending[:0], false, false
 }

@@ -97,14 +97,13 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 		ev.Captured.Logs = true
 		ev.Captured.LogSource = logs.Describe()
 	}
+	var stopped LogSource
 	stopLogs := func() {
 		if logs == nil {
 			return
 		}
-		lines, problems := logs.Stop()
-		logs = nil
-		ev.Logs = lines
-		ev.Problems = append(ev.Problems, problems...)
+		ev.Problems = append(ev.Problems, logs.Stop()...)
+		stopped, logs = logs, nil
 	}
 	defer stopLogs()
 
@@ -190,7 +189,7 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 	if ev.Target.Service == "" {
 		ev.Target.Service = serviceName(ev)
 	}
-	return &Capture{Evidence: ev, Timings: ph.timings}, nil
+	return &Capture{Evidence: ev, Timings: ph.timings, Logs: stopped}, nil
 }
 
 func openLogs(s AuditSettings) (*logsrc.Reader, error) {

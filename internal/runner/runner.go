@@ -40,8 +40,22 @@ type Timing struct {
 
 // Capture is what a run gathered.
 type Capture struct {
+	// Evidence holds everything but the log lines, which wait in Logs.
 	Evidence *checks.Evidence
 	Timings  []Timing
+	// Logs holds the captured log lines until they are judged; nil when no
+	// log stream was captured.
+	Logs LogSource
+}
+
+// LogSource is where a capture's log lines wait for the judge, which can
+// only read them once the spans and probes they are judged against are in:
+// the service's stdout and stderr, a followed file, standard input.
+type LogSource interface {
+	// Judge feeds every line to j, in order, and says how many.
+	Judge(j *checks.Judge) (int, error)
+	// Kept returns the first max lines, parsed: what a bundle saves.
+	Kept(max int) []checks.LogLine
 }
 
 // ErrCapture marks errors that mean the service could not be judged at all
@@ -179,14 +193,13 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 	}
 	ph.done("stop")
 
-	ev.Logs = proc.Lines()
 	ev.Problems = append(ev.Problems, proc.Problems()...)
 	takeReceived(ev, recv)
 	if len(missing) > 0 {
 		ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("no SERVER span arrived within %s for %d of %d probe trace ids", spanWait, len(missing), len(ids))})
 	}
 	ev.Target.Service = serviceName(ev)
-	return &Capture{Evidence: ev, Timings: ph.timings}, nil
+	return &Capture{Evidence: ev, Timings: ph.timings, Logs: proc}, nil
 }
 
 // metricsURLFor is the configured metrics URL, or the metrics path under base.
