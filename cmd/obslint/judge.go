@@ -42,7 +42,7 @@ func (j *judgeFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&j.configPath, "config", config.FileName, "config file; a missing default file is fine, flags win over it")
 	d := limits.Default
 	fs.IntVar(&j.limits.MaxLineBytes, "max-log-line-bytes", d.MaxLineBytes, "longer log lines are cut and reported")
-	fs.IntVar(&j.limits.MaxLines, "max-log-lines", d.MaxLines, "log lines (and OTLP log records) kept; more are counted and reported")
+	fs.IntVar(&j.limits.MaxLines, "max-log-lines", d.MaxLines, "log lines kept (examples, --save-evidence) and OTLP log records kept; every log line is judged")
 	fs.Int64Var(&j.limits.MaxScrapeBytes, "max-scrape-bytes", d.MaxScrapeBytes, "larger expositions (after gzip) are cut and reported")
 	fs.IntVar(&j.limits.MaxSpans, "max-spans", d.MaxSpans, "spans kept; more are counted and reported")
 	j.tuneFlags.register(fs)

@@ -130,7 +130,7 @@ type Timeouts struct {
 type Limits struct {
 	// Longer log lines are cut and reported (default 1048576).
 	MaxLogLineBytes int `yaml:"max_log_line_bytes" flag:"max-log-line-bytes" schema:"minimum=1"`
-	// Log lines (and OTLP log records) kept; more are counted and reported (default 200000).
+	// Log lines kept (examples, --save-evidence) and OTLP log records kept; every log line is judged (default 200000).
 	MaxLogLines int `yaml:"max_log_lines" flag:"max-log-lines" schema:"minimum=1"`
 	// Larger expositions (after gzip) are cut and reported (default 33554432).
 	MaxScrapeBytes int64 `yaml:"max_scrape_bytes" flag:"max-scrape-bytes" schema:"minimum=1"`
