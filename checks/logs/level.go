@@ -90,14 +90,28 @@ func profileIndex(profile string) int {
 	return 0
 }
 
+// byProfile is the state of a rule that reads one field of every JSON line
+// by each profile's conventions: the JSON lines per source, and a tally per
+// profile.
+type byProfile struct {
+	totals counts
+	by     [len(profiles)]tally
+}
+
+func (b *byProfile) merge(o *byProfile) {
+	b.totals.merge(o.totals)
+	for i := range b.by {
+		b.by[i].merge(&o.by[i])
+	}
+}
+
 type levelJudge struct {
-	fieldJudge
-	by    [len(profiles)]tally
+	byProfile
 	known [len(profiles)][]string
 }
 
 func newLevelJudge(*checks.Evidence) checks.LogJudge {
-	j := &levelJudge{fieldJudge: fieldJudge{totals: counts{}}}
+	j := &levelJudge{byProfile: byProfile{totals: counts{}}}
 	for i, p := range profiles {
 		j.known[i] = knownLevels(p)
 	}
@@ -123,13 +137,7 @@ func (j *levelJudge) Line(l *checks.LogLine) {
 	}
 }
 
-func (j *levelJudge) Merge(later checks.LogJudge) {
-	o := later.(*levelJudge)
-	j.totals.merge(o.totals)
-	for i := range j.by {
-		j.by[i].merge(&o.by[i])
-	}
-}
+func (j *levelJudge) Merge(later checks.LogJudge) { j.merge(&later.(*levelJudge).byProfile) }
 
 func (j *levelJudge) Finish(p *checks.Pass) {
 	if len(j.totals) == 0 {

@@ -68,13 +68,12 @@ func messageKeys(profile string) []string {
 var allMessageKeys = messageKeys("")
 
 type messageJudge struct {
-	fieldJudge
-	by   [len(profiles)]tally
+	byProfile
 	keys [len(profiles)][]string
 }
 
 func newMessageJudge(*checks.Evidence) checks.LogJudge {
-	j := &messageJudge{fieldJudge: fieldJudge{totals: counts{}}}
+	j := &messageJudge{byProfile: byProfile{totals: counts{}}}
 	for i, p := range profiles {
 		j.keys[i] = messageKeys(p)
 	}
@@ -98,13 +97,7 @@ func (j *messageJudge) Line(l *checks.LogLine) {
 	}
 }
 
-func (j *messageJudge) Merge(later checks.LogJudge) {
-	o := later.(*messageJudge)
-	j.totals.merge(o.totals)
-	for i := range j.by {
-		j.by[i].merge(&o.by[i])
-	}
-}
+func (j *messageJudge) Merge(later checks.LogJudge) { j.merge(&later.(*messageJudge).byProfile) }
 
 func (j *messageJudge) Finish(p *checks.Pass) {
 	if len(j.totals) == 0 {
