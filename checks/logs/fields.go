@@ -47,26 +47,6 @@ func first(fields map[string]any, keys []string) (string, any, bool) {
 	return "", nil, false
 }
 
-// jsonLines returns the lines that parsed as one JSON object.
-func jsonLines(logs []checks.LogLine) []checks.LogLine {
-	var out []checks.LogLine
-	for _, l := range logs {
-		if l.Fields != nil {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// countBySource counts lines per source.
-func countBySource(logs []checks.LogLine) map[string]int {
-	out := map[string]int{}
-	for _, l := range logs {
-		out[l.Source]++
-	}
-	return out
-}
-
 // fieldSubject names a field of a source in a stable finding subject.
 func fieldSubject(source, key string) string { return source + " field " + key }
 
