@@ -370,3 +370,23 @@ func TestCleanUTF8(t *testing.T) {
 		})
 	}
 }
+
+// TestParseLogLineBadInputIsBounded: a line nested far deeper than any
+// parser follows, and a long line of garbage, are rejected, not recursed
+// into or crashed on.
+func TestParseLogLineBadInputIsBounded(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, 200_000) + "1" + strings.Repeat("}", 200_000)
+	l := ParseLogLine("stdout", 1, deep)
+	assert.Nil(t, l.Fields)
+	assert.Contains(t, l.ParseErr, "invalid JSON")
+
+	arrays := "{\"a\":" + strings.Repeat("[", 1<<20) + strings.Repeat("]", 1<<20) + "}"
+	l = ParseLogLine("stdout", 1, arrays)
+	assert.Nil(t, l.Fields)
+	assert.Contains(t, l.ParseErr, "invalid JSON")
+
+	garbage := "{" + strings.Repeat("\"\x01\\", 1<<18)
+	l = ParseLogLine("stdout", 1, garbage)
+	assert.Nil(t, l.Fields)
+	assert.NotEmpty(t, l.ParseErr)
+}
