@@ -385,8 +385,10 @@ func (e *Engine) judge(v serviceView, profile string, rules []*checks.Rule, opt 
 	}()
 	ev := v.evidence()
 	opt.ResolveProfile, opt.Profile = true, profile
-	// checks.Run recovers a panicking rule itself (not_evaluated, "internal error").
-	return checks.Run(ev, rules, opt)
+	// The judge recovers a panicking rule itself (not_evaluated, "internal error").
+	j := checks.NewJudge(ev, rules, opt)
+	v.judgeLines(j)
+	return j.Result()
 }
 
 // ConsumeTraces feeds a batch to the windows. It never fails and never

@@ -224,11 +224,6 @@ func (v serviceView) evidence() *checks.Evidence {
 			ev.LogRecords = append(ev.LogRecords, checks.LogRecordsFromLogs(ld)...)
 		}
 	}
-	for _, part := range v.lines {
-		for _, r := range part {
-			ev.Logs = append(ev.Logs, r.parse())
-		}
-	}
 	ev.OTLPMetrics = flatten(v.otlp)
 	ev.Captured = checks.Captured{Probes: false, Traces: v.traces, Logs: v.logLines}
 	if v.traces {
@@ -253,6 +248,16 @@ func (v serviceView) evidence() *checks.Evidence {
 	}
 	ev.Problems = append(ev.Problems, v.problems...)
 	return ev
+}
+
+// judgeLines feeds the window's log lines to j, each parsed as it is judged.
+func (v serviceView) judgeLines(j *checks.Judge) {
+	for _, part := range v.lines {
+		for _, r := range part {
+			l := r.parse()
+			j.Line(&l)
+		}
+	}
 }
 
 // rawLine is a log line as it arrived; it is parsed when judged.
