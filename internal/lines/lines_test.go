@@ -3,13 +3,18 @@ package lines
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/checks/catalogue"
 )
 
 type line struct {
@@ -183,4 +188,65 @@ func FuzzReader(f *testing.F) {
 			t.Fatalf("after %d lines: got %v, want io.EOF", len(pieces), err)
 		}
 	})
+}
+
+// TestParallelJudgeEqualsSerial judges a log of mixed lines (JSON with and
+// without problems, stack traces and pretty-printed objects that straddle
+// the batch boundaries, blank and long lines) on every core and on one: the
+// results must be identical.
+func TestParallelJudgeEqualsSerial(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs two cores to take the parallel path")
+	}
+	var b strings.Builder
+	for i := range 3*batchLines + 123 {
+		switch {
+		case i%997 == 0:
+			for k := range 40 { // a Node crash that crosses batch ends now and then
+				fmt.Fprintf(&b, "    at frame%d (/app/x.js:%d:1)\n", k, k)
+			}
+		case i%1499 == 0:
+			b.WriteString("{\n  \"a\": 1,\n\n  \"b\": [2]\n}\n")
+		case i%13 == 0:
+			fmt.Fprintf(&b, `{"message":"no level %d","timestamp":"2026-11-25 19:10:19"}`+"\n", i)
+		case i%17 == 0:
+			b.WriteString("\n")
+		case i%31 == 0:
+			fmt.Fprintf(&b, `{"level":"info","message":"%s"}`+"\n", strings.Repeat("x", 300))
+		default:
+			fmt.Fprintf(&b, `{"level":"info","message":"ok %d","timestamp":"2026-11-25T19:10:19Z","password":"p%d"}`+"\n", i, i%3)
+		}
+	}
+	text := b.String()
+	judge := func(parallel bool) checks.Result {
+		ev := &checks.Evidence{Captured: checks.Captured{Logs: true}}
+		j := checks.NewJudge(ev, catalogue.All(), checks.Options{ResolveProfile: true})
+		mk := func(n int, raw string, cut bool) (checks.LogLine, error) {
+			return checks.NewLogLine("app.log", n, raw, cut, time.Time{}), nil
+		}
+		n, err := Judge(j, strings.NewReader(text), 256, parallel, mk)
+		require.NoError(t, err)
+		require.Equal(t, strings.Count(text, "\n"), n)
+		return j.Result()
+	}
+	serial, parallel := judge(false), judge(true)
+	require.NotEmpty(t, serial.Findings)
+	assert.Equal(t, serial, parallel)
+}
+
+// TestJudgeStopsOnABadLine: an error building a line ends the judging with
+// that error, on the serial and the parallel path.
+func TestJudgeStopsOnABadLine(t *testing.T) {
+	text := strings.Repeat("ok\n", 3*batchLines) + "bad\n" + strings.Repeat("ok\n", batchLines)
+	for _, parallel := range []bool{false, true} {
+		j := checks.NewJudge(&checks.Evidence{Captured: checks.Captured{Logs: true}}, catalogue.All(), checks.Options{})
+		_, err := Judge(j, strings.NewReader(text), 64, parallel, func(n int, raw string, cut bool) (checks.LogLine, error) {
+			if raw == "bad" {
+				return checks.LogLine{}, fmt.Errorf("line %d: not a record", n)
+			}
+			return checks.NewLogLine("x", n, raw, cut, time.Time{}), nil
+		})
+		require.Error(t, err, "parallel=%v", parallel)
+		assert.Contains(t, err.Error(), fmt.Sprintf("line %d: not a record", 3*batchLines+1))
+	}
 }
