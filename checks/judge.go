@@ -91,8 +91,7 @@ func (j *Judge) Line(l *LogLine) {
 func (j *Judge) feed(i int, l *LogLine) (next int) {
 	defer func() {
 		if v := recover(); v != nil {
-			j.logs[i] = nil
-			j.broken[i] = fmt.Sprintf("internal error in rule %s: %v (please report it)", j.rules[i].ID, v)
+			j.breakRule(i, v)
 			next = i + 1
 		}
 	}()
@@ -103,9 +102,6 @@ func (j *Judge) feed(i int, l *LogLine) (next int) {
 	}
 	return i
 }
-
-// Lines is how many lines were judged.
-func (j *Judge) Lines() int { return j.lines }
 
 // Merge folds in a fork fed the lines right after the ones j was fed.
 func (j *Judge) Merge(later *Judge) {
@@ -128,11 +124,16 @@ func (j *Judge) Merge(later *Judge) {
 func (j *Judge) guard(i int, f func()) {
 	defer func() {
 		if v := recover(); v != nil {
-			j.logs[i] = nil
-			j.broken[i] = fmt.Sprintf("internal error in rule %s: %v (please report it)", j.rules[i].ID, v)
+			j.breakRule(i, v)
 		}
 	}()
 	f()
+}
+
+// breakRule puts rule i out of the run after its LogJudge panicked with v.
+func (j *Judge) breakRule(i int, v any) {
+	j.logs[i] = nil
+	j.broken[i] = fmt.Sprintf("internal error in rule %s: %v (please report it)", j.rules[i].ID, v)
 }
 
 // logShape counts the message keys of winston and structlog, for the
