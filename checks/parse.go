@@ -281,6 +281,13 @@ func fastObject(t string) (fields map[string]any, secretKey, ok bool) {
 	}
 	lp := parsers.Get().(*lineParser)
 	defer parsers.Put(lp)
+	if plain {
+		// Nothing to unescape or validate beyond the grammar: one pass.
+		q := quick{t: t, lp: lp}
+		if m, ok := q.line(); ok {
+			return m, q.secret, true
+		}
+	}
 	v, err := lp.p.Parse(t)
 	if err != nil {
 		return nil, false, false
@@ -335,6 +342,168 @@ func (lp *lineParser) value(v *fastjson.Value) any {
 		return false
 	}
 	return nil
+}
+
+// quick parses a plain line (no backslash, no control byte, valid UTF-8)
+// straight into the values encoding/json makes: strings and numbers are
+// slices of the line itself. It gives up (ok false) on anything it does not
+// expect, and the line takes the general path.
+type quick struct {
+	t      string
+	i      int
+	lp     *lineParser
+	secret bool
+}
+
+// maxQuickDepth is how deep quick follows nesting before giving up.
+const maxQuickDepth = 64
+
+func (q *quick) line() (map[string]any, bool) {
+	m, ok := q.object(0)
+	q.space()
+	return m, ok && q.i == len(q.t)
+}
+
+func (q *quick) space() {
+	for q.i < len(q.t) && q.t[q.i] == ' ' {
+		q.i++
+	}
+}
+
+func (q *quick) object(depth int) (map[string]any, bool) {
+	if depth > maxQuickDepth || q.i >= len(q.t) || q.t[q.i] != '{' {
+		return nil, false
+	}
+	q.i++
+	m := make(map[string]any, 8)
+	q.space()
+	if q.i < len(q.t) && q.t[q.i] == '}' {
+		q.i++
+		return m, true
+	}
+	for {
+		q.space()
+		k, ok := q.str()
+		if !ok {
+			return nil, false
+		}
+		q.space()
+		if q.i >= len(q.t) || q.t[q.i] != ':' {
+			return nil, false
+		}
+		q.i++
+		q.space()
+		v, ok := q.value(depth)
+		if !ok {
+			return nil, false
+		}
+		m[q.key(k)] = v
+		q.space()
+		if q.i >= len(q.t) {
+			return nil, false
+		}
+		switch q.t[q.i] {
+		case ',':
+			q.i++
+		case '}':
+			q.i++
+			return m, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+func (q *quick) key(k string) string {
+	if e, ok := q.lp.keys[k]; ok {
+		q.secret = q.secret || e.secret
+		return e.name
+	}
+	e := key{name: k, secret: SecretKeyRE.MatchString(k)}
+	if len(q.lp.keys) < maxInterned {
+		e.name = strings.Clone(k) // the table outlives the line
+		q.lp.keys[e.name] = e
+	}
+	q.secret = q.secret || e.secret
+	return k
+}
+
+func (q *quick) str() (string, bool) {
+	if q.i >= len(q.t) || q.t[q.i] != '"' {
+		return "", false
+	}
+	j := strings.IndexByte(q.t[q.i+1:], '"')
+	if j < 0 {
+		return "", false
+	}
+	s := q.t[q.i+1 : q.i+1+j]
+	q.i += j + 2
+	return s, true
+}
+
+func (q *quick) value(depth int) (any, bool) {
+	if q.i >= len(q.t) {
+		return nil, false
+	}
+	switch c := q.t[q.i]; {
+	case c == '"':
+		return q.str()
+	case c == '{':
+		return q.object(depth + 1)
+	case c == '[':
+		return q.array(depth + 1)
+	case c == '-' || '0' <= c && c <= '9':
+		start := q.i
+		for q.i < len(q.t) && strings.IndexByte("+-.0123456789eE", q.t[q.i]) >= 0 {
+			q.i++
+		}
+		n := q.t[start:q.i]
+		return json.Number(n), strictNumber(n)
+	case strings.HasPrefix(q.t[q.i:], "true"):
+		q.i += 4
+		return true, true
+	case strings.HasPrefix(q.t[q.i:], "false"):
+		q.i += 5
+		return false, true
+	case strings.HasPrefix(q.t[q.i:], "null"):
+		q.i += 4
+		return nil, true
+	}
+	return nil, false
+}
+
+func (q *quick) array(depth int) ([]any, bool) {
+	if depth > maxQuickDepth {
+		return nil, false
+	}
+	q.i++ // '['
+	out := []any{}
+	q.space()
+	if q.i < len(q.t) && q.t[q.i] == ']' {
+		q.i++
+		return out, true
+	}
+	for {
+		q.space()
+		v, ok := q.value(depth)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, v)
+		q.space()
+		if q.i >= len(q.t) {
+			return nil, false
+		}
+		switch q.t[q.i] {
+		case ',':
+			q.i++
+		case ']':
+			q.i++
+			return out, true
+		default:
+			return nil, false
+		}
+	}
 }
 
 // scanText reports, in one pass, whether t is all ASCII, and whether it

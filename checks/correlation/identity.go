@@ -62,8 +62,12 @@ func (j *identityJudge) Line(l *checks.LogLine) {
 		return
 	}
 	if v := logServiceName(l.Fields); v != "" {
-		if _, ok := j.lines[v]; !ok && len(j.lines) >= maxNames {
-			v = "(more service names)"
+		if _, ok := j.lines[v]; !ok {
+			// A new name outlives its line: copy it out.
+			v = strings.Clone(v)
+			if len(j.lines) >= maxNames {
+				v = "(more service names)"
+			}
 		}
 		j.lines.add(v)
 	}
