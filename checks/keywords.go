@@ -14,6 +14,8 @@ type keywordSet struct {
 	// so that the scan needs no bounds check (at most 256 states).
 	next *[1 << 16]uint16
 	out  *[256]uint64 // out[state]: the keywords that end here, as bits
+	// starts[b] says a keyword starts with byte b (either case).
+	starts [256]bool
 }
 
 // newKeywordSet builds the automaton of at most 64 keywords.
@@ -69,6 +71,9 @@ func newKeywordSet(words []string) *keywordSet {
 	for s, row := range next {
 		copy(k.next[s<<8:], row[:])
 	}
+	for b := range k.starts {
+		k.starts[b] = next[0][lowerByte[b]] != 0
+	}
 	return k
 }
 
@@ -99,7 +104,7 @@ func (k *keywordSet) find(s string) uint64 {
 	for i := 0; i < len(s); i++ {
 		if state == 0 {
 			// Outside any keyword: skip the bytes no keyword starts with.
-			for i < len(s) && next[lowerByte[s[i]]] == 0 {
+			for i < len(s) && !k.starts[s[i]] {
 				i++
 			}
 			if i == len(s) {

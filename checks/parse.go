@@ -275,18 +275,20 @@ func (lp *lineParser) key(b []byte) string {
 // the parser bounds the depth first). Anything else, and every error, is
 // left to slowObject, which matches encoding/json to the letter.
 func fastObject(t string) (fields map[string]any, secretKey, ok bool) {
-	ascii, plain := scanText(t)
-	if !ascii && !utf8.ValidString(t) || !plain && hasSurrogateEscape(t) {
+	if !utf8.ValidString(t) {
 		return nil, false, false
 	}
 	lp := parsers.Get().(*lineParser)
 	defer parsers.Put(lp)
-	if plain {
-		// Nothing to unescape or validate beyond the grammar: one pass.
-		q := quick{t: t, lp: lp}
-		if m, ok := q.line(); ok {
-			return m, q.secret, true
-		}
+	// The common line first, in one pass: quick gives up on escapes and
+	// control bytes, which the general path below handles.
+	q := quick{t: t, lp: lp}
+	if m, ok := q.line(); ok {
+		return m, q.secret, true
+	}
+	plain := plainText(t)
+	if !plain && hasSurrogateEscape(t) {
+		return nil, false, false
 	}
 	v, err := lp.p.Parse(t)
 	if err != nil {
@@ -344,10 +346,10 @@ func (lp *lineParser) value(v *fastjson.Value) any {
 	return nil
 }
 
-// quick parses a plain line (no backslash, no control byte, valid UTF-8)
-// straight into the values encoding/json makes: strings and numbers are
-// slices of the line itself. It gives up (ok false) on anything it does not
-// expect, and the line takes the general path.
+// quick parses a line of valid UTF-8 straight into the values
+// encoding/json makes: strings and numbers are slices of the line itself.
+// It gives up (ok false) on a string with an escape or a control byte, and
+// on anything else it does not expect, and the line takes the general path.
 type quick struct {
 	t      string
 	i      int
@@ -437,6 +439,9 @@ func (q *quick) str() (string, bool) {
 		return "", false
 	}
 	s := q.t[q.i+1 : q.i+1+j]
+	if !plainText(s) {
+		return "", false
+	}
 	q.i += j + 2
 	return s, true
 }
@@ -506,19 +511,14 @@ func (q *quick) array(depth int) ([]any, bool) {
 	}
 }
 
-// scanText reports, in one pass, whether t is all ASCII, and whether it
-// has no backslash and no control byte.
-func scanText(t string) (ascii, plain bool) {
-	ascii, plain = true, true
+// plainText reports whether t has no backslash and no control byte.
+func plainText(t string) bool {
 	for i := 0; i < len(t); i++ {
-		switch c := t[i]; {
-		case c >= utf8.RuneSelf:
-			ascii = false
-		case c == '\\' || c < 0x20:
-			plain = false
+		if c := t[i]; c == '\\' || c < 0x20 {
+			return false
 		}
 	}
-	return ascii, plain
+	return true
 }
 
 // strictNumber reports whether s is a JSON number (RFC 8259 §6): fastjson's
