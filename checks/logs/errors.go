@@ -118,6 +118,8 @@ func (j *errorJudge) Finish(p *checks.Pass) {
 }
 
 // errorFieldProblems lists what is wrong with the error detail of one line.
+// Whether the line carries a stack is only looked up when a problem hangs
+// on it: most lines have no error detail at all.
 func errorFieldProblems(fields map[string]any) []string {
 	var out []string
 	for _, k := range []string{"err", "error"} {
@@ -126,12 +128,7 @@ func errorFieldProblems(fields map[string]any) []string {
 			break
 		}
 	}
-	if hasStack(fields) {
-		return out
-	}
-	if v, ok := fields["exc_info"].(bool); ok && v {
-		out = append(out, problemExcInfoTrue)
-	}
+	excInfo, _ := fields["exc_info"].(bool)
 	msg, hasMsg := "", false
 	for _, k := range allMessageKeys {
 		if s, ok := fields[k].(string); ok && strings.TrimSpace(s) != "" {
@@ -139,10 +136,18 @@ func errorFieldProblems(fields map[string]any) []string {
 			break
 		}
 	}
+	stackInMsg := hasMsg && looksLikeStack(msg)
+	bare := !hasMsg && isErrorLevel(fields)
+	if !excInfo && !stackInMsg && !bare || hasStack(fields) {
+		return out
+	}
+	if excInfo {
+		out = append(out, problemExcInfoTrue)
+	}
 	switch {
-	case hasMsg && looksLikeStack(msg):
+	case stackInMsg:
 		out = append(out, problemStackInMsg)
-	case !hasMsg && isErrorLevel(fields):
+	case bare:
 		out = append(out, problemBareError)
 	}
 	return out
