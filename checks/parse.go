@@ -400,20 +400,28 @@ func (q *quick) object(depth int) (map[string]any, bool) {
 			return nil, false
 		}
 		m[q.key(k)] = v
-		q.space()
-		if q.i >= len(q.t) {
-			return nil, false
-		}
-		switch q.t[q.i] {
-		case ',':
-			q.i++
-		case '}':
-			q.i++
-			return m, true
-		default:
-			return nil, false
+		if done, ok := q.after('}'); !ok || done {
+			return m, ok
 		}
 	}
+}
+
+// after reads what follows a member: a comma (more to come) or the closing
+// byte (done); anything else is not ok.
+func (q *quick) after(closing byte) (done, ok bool) {
+	q.space()
+	if q.i >= len(q.t) {
+		return false, false
+	}
+	switch q.t[q.i] {
+	case ',':
+		q.i++
+		return false, true
+	case closing:
+		q.i++
+		return true, true
+	}
+	return false, false
 }
 
 func (q *quick) key(k string) string {
@@ -495,18 +503,8 @@ func (q *quick) array(depth int) ([]any, bool) {
 			return nil, false
 		}
 		out = append(out, v)
-		q.space()
-		if q.i >= len(q.t) {
-			return nil, false
-		}
-		switch q.t[q.i] {
-		case ',':
-			q.i++
-		case ']':
-			q.i++
-			return out, true
-		default:
-			return nil, false
+		if done, ok := q.after(']'); !ok || done {
+			return out, ok
 		}
 	}
 }
