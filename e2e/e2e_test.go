@@ -303,3 +303,39 @@ func TestRunConfigUnknownKey(t *testing.T) {
 	_, err := os.Stat(filepath.Join(dir, "launched"))
 	require.True(t, os.IsNotExist(err), "the service was launched despite a bad config")
 }
+
+// TestRunJudgesEveryLineOfAChattyService: a service that writes 300,000 log
+// lines is judged on every one of them, although --max-log-lines keeps only
+// 1,000: the lines past the first few thousand wait on disk, not in memory.
+func TestRunJudgesEveryLineOfAChattyService(t *testing.T) {
+	dir := filepath.Join(repoRoot(), "fixtures", "services", "python-chatty")
+	code, stdout, stderr, took := obslintRaw(t, dir, 3*time.Minute,
+		"run", "--format", "json", "--no-progress", "--span-wait", "1s", "--max-log-lines", "1000", "--", "python3", "server.py")
+	t.Logf("obslint run took %s (exit %d)", took.Round(time.Millisecond), code)
+	require.Contains(t, []int{0, 1}, code, "stderr:\n%s", stderr)
+	var r struct {
+		Judged struct {
+			LogLines int `json:"log_lines"`
+		} `json:"judged"`
+		Rules []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		} `json:"rules"`
+		Problems []struct {
+			Message string `json:"message"`
+		} `json:"problems"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &r), stdout)
+	require.GreaterOrEqual(t, r.Judged.LogLines, 300_000, "every line written is judged")
+	for _, p := range r.Problems {
+		require.NotContains(t, p.Message, "not kept")
+		require.NotContains(t, p.Message, "not judged")
+	}
+	status := map[string]string{}
+	for _, rr := range r.Rules {
+		status[rr.ID] = rr.Status
+	}
+	for _, id := range []string{"logs/json", "logs/timestamp", "logs/level", "logs/message"} {
+		require.Equal(t, "pass", status[id], id)
+	}
+}

@@ -3,6 +3,7 @@ package logs
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/obslint/obslint/checks"
@@ -167,13 +168,18 @@ func servedProbe(l checks.LogLine, traceIDs map[string]bool) bool {
 			return true
 		}
 		for _, k := range allMessageKeys {
-			if s, ok := l.Fields[k].(string); ok && requestDoneRE.MatchString(s) {
+			if s, ok := l.Fields[k].(string); ok && requestDone(s) {
 				return true
 			}
 		}
 		return false
 	}
-	return accessLogRE.MatchString(l.Raw) || requestDoneRE.MatchString(l.Raw)
+	return accessLog(l.Raw) || requestDone(l.Raw)
+}
+
+// requestDone is requestDoneRE with a prefilter: every match holds a q.
+func requestDone(s string) bool {
+	return strings.ContainsAny(s, "qQ") && requestDoneRE.MatchString(s)
 }
 
 // hasTraceID reports whether s holds one of ids as a run of exactly 32

@@ -415,8 +415,13 @@ func isAccessLog(fields map[string]any) bool {
 	}
 	for _, k := range allMessageKeys {
 		if s, ok := fields[k].(string); ok {
-			return accessLogRE.MatchString(s)
+			return accessLog(s)
 		}
 	}
 	return false
+}
+
+// accessLog is accessLogRE with a prefilter: every match holds " /".
+func accessLog(s string) bool {
+	return strings.Contains(s, " /") && accessLogRE.MatchString(s)
 }

@@ -72,6 +72,59 @@ func (lr *Reader) next() ([]byte, bool, error) {
 // Make turns the n-th line of a stream (1-based) into the line judged.
 type Make func(n int, raw string, truncated bool) (checks.LogLine, error)
 
+// Judge feeds every line of r, as mk builds it, to j, and returns how many
+// lines it read. With parallel set, consecutive batches of lines are judged
+// by forks of j on every core and merged back in order, which gives exactly
+// the findings of one pass; mk must then not depend on earlier lines.
+func Judge(j *checks.Judge, r io.Reader, maxLine int, parallel bool, mk Make) (int, error) {
+	lr := NewReader(r, maxLine)
+	n := 0
+	next := func() (rawLine, bool, error) {
+		raw, cut, err := lr.Next()
+		switch {
+		case errors.Is(err, io.EOF):
+			return rawLine{}, false, nil
+		case err != nil:
+			return rawLine{}, false, lineError{n + 1, err}
+		}
+		n++
+		return rawLine{n: n, raw: raw, cut: cut}, true, nil
+	}
+	build := func(r rawLine) (checks.LogLine, error) { return mk(r.n, r.raw, r.cut) }
+	return judgeStream(j, parallel, next, func(r rawLine) int { return len(r.raw) }, build)
+}
+
+// rawLine is the n-th line of a stream as read.
+type rawLine struct {
+	n   int
+	raw string
+	cut bool
+}
+
+// judgeStream feeds the items next yields, built into lines, to j: in
+// order on this goroutine, or, with parallel set and more than one core, in
+// batches judged by forks on every core and merged back in order. size is
+// an item's weight in a batch.
+func judgeStream[T any](j *checks.Judge, parallel bool, next func() (T, bool, error), size func(T) int, build func(T) (checks.LogLine, error)) (int, error) {
+	workers := runtime.GOMAXPROCS(0)
+	if !parallel || workers < 2 {
+		n := 0
+		for {
+			item, ok, err := next()
+			if err != nil || !ok {
+				return n, err
+			}
+			l, err := build(item)
+			if err != nil {
+				return n, err
+			}
+			n++
+			j.Line(&l)
+		}
+	}
+	return judgeParallel(j, next, size, build, workers)
+}
+
 // Batches of consecutive lines handed to one core: large enough that
 // merging judges costs nothing beside judging, small enough to bound the
 // memory in flight (a few batches per core).
@@ -80,42 +133,12 @@ const (
 	batchBytes = 4 << 20
 )
 
-// Judge feeds every line of r, as mk builds it, to j, and returns how many
-// lines it read. With parallel set, consecutive batches of lines are judged
-// by forks of j on every core and merged back in order, which gives exactly
-// the findings of one pass; mk must then not depend on earlier lines.
-func Judge(j *checks.Judge, r io.Reader, maxLine int, parallel bool, mk Make) (int, error) {
-	lr := NewReader(r, maxLine)
-	workers := runtime.GOMAXPROCS(0)
-	if !parallel || workers < 2 {
-		return judgeSerial(j, lr, mk)
-	}
-	return judgeParallel(j, lr, mk, workers)
-}
-
-func judgeSerial(j *checks.Judge, lr *Reader, mk Make) (int, error) {
-	for n := 1; ; n++ {
-		raw, cut, err := lr.Next()
-		if errors.Is(err, io.EOF) {
-			return n - 1, nil
-		}
-		if err != nil {
-			return n - 1, lineError{n, err}
-		}
-		l, err := mk(n, raw, cut)
-		if err != nil {
-			return n - 1, err
-		}
-		j.Line(&l)
-	}
-}
-
-// batch is consecutive lines, the first of them line first+1.
-type batch struct {
+// batch is consecutive items, the first of them the stream's item first
+// (from 0).
+type batch[T any] struct {
 	seq   int
 	first int
-	raw   []string
-	cut   []bool
+	items []T
 	size  int
 }
 
@@ -126,40 +149,40 @@ type judged struct {
 	err error
 }
 
-func judgeParallel(j *checks.Judge, lr *Reader, mk Make, workers int) (int, error) {
-	work := make(chan *batch, workers)
+func judgeParallel[T any](j *checks.Judge, next func() (T, bool, error), size func(T) int, build func(T) (checks.LogLine, error), workers int) (int, error) {
+	work := make(chan *batch[T], workers)
 	done := make(chan judged, workers)
 	stop := make(chan struct{})
 	var total int
 	var readErr error
 	go func() {
 		defer close(work)
-		b := &batch{}
+		b := &batch[T]{}
 		send := func() bool {
 			select {
 			case work <- b:
-				b = &batch{seq: b.seq + 1, first: total}
+				b = &batch[T]{seq: b.seq + 1, first: total}
 				return true
 			case <-stop:
 				return false
 			}
 		}
 		for {
-			raw, cut, err := lr.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
+			item, ok, err := next()
 			if err != nil {
-				readErr = lineError{total + 1, err}
+				readErr = err
 				return
 			}
+			if !ok {
+				break
+			}
 			total++
-			b.raw, b.cut, b.size = append(b.raw, raw), append(b.cut, cut), b.size+len(raw)
-			if (len(b.raw) >= batchLines || b.size >= batchBytes) && !send() {
+			b.items, b.size = append(b.items, item), b.size+size(item)
+			if (len(b.items) >= batchLines || b.size >= batchBytes) && !send() {
 				return
 			}
 		}
-		if len(b.raw) > 0 {
+		if len(b.items) > 0 {
 			send()
 		}
 	}()
@@ -169,9 +192,9 @@ func judgeParallel(j *checks.Judge, lr *Reader, mk Make, workers int) (int, erro
 			for b := range work {
 				f := j.Fork(b.first)
 				var err error
-				for i, raw := range b.raw {
+				for _, item := range b.items {
 					var l checks.LogLine
-					if l, err = mk(b.first+i+1, raw, b.cut[i]); err != nil {
+					if l, err = build(item); err != nil {
 						break
 					}
 					f.Line(&l)
@@ -183,17 +206,17 @@ func judgeParallel(j *checks.Judge, lr *Reader, mk Make, workers int) (int, erro
 	go func() { wg.Wait(); close(done) }()
 	// Merge in order: a batch judged early waits for those before it.
 	waiting := map[int]judged{}
-	next := 0
+	want := 0
 	var failed error
 	for jd := range done {
 		waiting[jd.seq] = jd
 		for {
-			jd, ok := waiting[next]
+			jd, ok := waiting[want]
 			if !ok {
 				break
 			}
-			delete(waiting, next)
-			next++
+			delete(waiting, want)
+			want++
 			switch {
 			case failed != nil:
 			case jd.err != nil:

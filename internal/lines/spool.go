@@ -105,51 +105,59 @@ func (s *Spool) Problems(desc string) []checks.Problem {
 	return out
 }
 
-// Each gives every line, in order, parsed, until f returns false.
-func (s *Spool) Each(f func(l *checks.LogLine) bool) error {
-	for i := range s.mem {
-		l := parsed(s.mem[i])
-		if !f(&l) {
-			return nil
+// records returns a function that yields every line as it was added, not
+// yet parsed, in order.
+func (s *Spool) records() (func() (checks.LogLine, bool, error), error) {
+	i := 0
+	var r *bufio.Reader
+	if s.spilled > 0 {
+		if err := s.w.Flush(); err != nil {
+			return nil, err
 		}
+		r = bufio.NewReaderSize(io.NewSectionReader(s.file, 0, s.size), 256<<10)
 	}
-	if s.spilled == 0 {
-		return nil
-	}
-	if err := s.w.Flush(); err != nil {
-		return err
-	}
-	r := bufio.NewReaderSize(io.NewSectionReader(s.file, 0, s.size), 256<<10)
-	for range s.spilled {
-		l, err := readRecord(r)
-		if err != nil {
-			return fmt.Errorf("reading spooled log lines: %w", err)
+	return func() (checks.LogLine, bool, error) {
+		switch {
+		case i < len(s.mem):
+			i++
+			return s.mem[i-1], true, nil
+		case i < len(s.mem)+s.spilled:
+			i++
+			l, err := readRecord(r)
+			if err != nil {
+				return l, false, fmt.Errorf("reading spooled log lines: %w", err)
+			}
+			return l, true, nil
 		}
-		l = parsed(l)
-		if !f(&l) {
-			return nil
-		}
-	}
-	return nil
+		return checks.LogLine{}, false, nil
+	}, nil
 }
 
-// Judge feeds every line to j and returns how many.
+// Judge feeds every line to j, parsed, on every core, and returns how many.
 func (s *Spool) Judge(j *checks.Judge) (int, error) {
-	n := 0
-	err := s.Each(func(l *checks.LogLine) bool { j.Line(l); n++; return true })
-	return n, err
+	next, err := s.records()
+	if err != nil {
+		return 0, err
+	}
+	size := func(l checks.LogLine) int { return len(l.Raw) }
+	build := func(l checks.LogLine) (checks.LogLine, error) { return parsed(l), nil }
+	return judgeStream(j, true, next, size, build)
 }
 
 // Kept returns the first max lines, parsed: what a saved bundle holds.
 func (s *Spool) Kept(max int) []checks.LogLine {
+	next, err := s.records()
+	if err != nil {
+		return nil
+	}
 	var out []checks.LogLine
-	_ = s.Each(func(l *checks.LogLine) bool {
-		if len(out) >= max {
-			return false
+	for len(out) < max {
+		l, ok, err := next()
+		if err != nil || !ok {
+			break
 		}
-		out = append(out, *l)
-		return true
-	})
+		out = append(out, parsed(l))
+	}
 	return out
 }
 
