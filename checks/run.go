@@ -3,8 +3,10 @@ package checks
 import (
 	"cmp"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -147,49 +149,55 @@ func (j *Judge) Result() Result {
 		Judged:        Judged{LogLines: j.lines, LogRecords: len(ev.LogRecords), Spans: len(ev.Spans), Scrapes: len(ev.Scrapes)},
 	}
 	secrets := ev.secretValues()
+	// First what each rule's outcome hangs on, then the checks that run,
+	// on every core (a check reads the evidence and writes only its pass),
+	// then the outcomes in catalogue order.
+	rrs := make([]RuleResult, len(j.rules))
+	passes := make([]*Pass, len(j.rules))
+	checks := make([]func(*Pass), len(j.rules))
 	for i, r := range j.rules {
 		sev := r.Severity
 		if s, ok := opt.Severity[r.ID]; ok {
 			sev = s
 		}
 		rr := RuleResult{ID: r.ID, Signal: r.Signal(), Severity: sev, Summary: r.Summary}
-		if reason, ok := disabledReason(opt.Disabled, r.ID); ok {
+		switch reason, disabled := disabledReason(opt.Disabled, r.ID); {
+		case disabled:
 			rr.Status, rr.Reason = StatusDisabled, reason
-			res.Rules = append(res.Rules, rr)
-			continue
-		}
-		if len(r.Profiles) > 0 && ev.Target.Profile != "" && !slices.Contains(r.Profiles, ev.Target.Profile) {
+		case len(r.Profiles) > 0 && ev.Target.Profile != "" && !slices.Contains(r.Profiles, ev.Target.Profile):
 			rr.Status, rr.Reason = StatusNotEvaluated, fmt.Sprintf("applies to the %s profile only", strings.Join(r.Profiles, ", "))
-			res.Rules = append(res.Rules, rr)
-			continue
-		}
-		if reason := ev.missing(r.Needs); reason != "" {
-			rr.Status, rr.Reason = StatusNotEvaluated, reason
-			res.Rules = append(res.Rules, rr)
-			continue
-		}
-		pass := &Pass{Evidence: ev, Rule: r}
-		switch {
-		case j.broken[i] != "":
-			pass.skip = j.broken[i]
-		case r.Logs != nil:
-			runCheck(pass, j.logs[i].Finish)
+		case ev.missing(r.Needs) != "":
+			rr.Status, rr.Reason = StatusNotEvaluated, ev.missing(r.Needs)
 		default:
-			runCheck(pass, r.Check)
+			passes[i] = &Pass{Evidence: ev, Rule: r}
+			switch {
+			case j.broken[i] != "":
+				passes[i].skip = j.broken[i]
+			case r.Logs != nil:
+				checks[i] = j.logs[i].Finish
+			default:
+				checks[i] = r.Check
+			}
 		}
-		if pass.skip != "" {
+		rrs[i] = rr
+	}
+	runChecks(passes, checks)
+	for i, r := range j.rules {
+		rr, pass := rrs[i], passes[i]
+		switch {
+		case pass == nil:
+		case pass.skip != "":
 			rr.Status, rr.Reason = StatusNotEvaluated, pass.skip
-			res.Rules = append(res.Rules, rr)
-			continue
-		}
-		findings := finish(pass.findings, r, sev, ev.Target.Profile, secrets)
-		notes := finish(pass.notes, r, Info, ev.Target.Profile, secrets)
-		res.Findings = append(res.Findings, findings...)
-		res.Findings = append(res.Findings, notes...)
-		rr.Findings = len(findings)
-		rr.Status = StatusPass
-		if rr.Findings > 0 {
-			rr.Status = StatusFail
+		default:
+			findings := finish(pass.findings, r, rr.Severity, ev.Target.Profile, secrets)
+			notes := finish(pass.notes, r, Info, ev.Target.Profile, secrets)
+			res.Findings = append(res.Findings, findings...)
+			res.Findings = append(res.Findings, notes...)
+			rr.Findings = len(findings)
+			rr.Status = StatusPass
+			if rr.Findings > 0 {
+				rr.Status = StatusFail
+			}
 		}
 		res.Rules = append(res.Rules, rr)
 	}
@@ -227,6 +235,26 @@ func finish(fs []Finding, r *Rule, sev Severity, profile string, secrets []strin
 		}
 	}
 	return out
+}
+
+// runChecks runs checks[i] on passes[i], where there is one, on every core.
+func runChecks(passes []*Pass, checks []func(*Pass)) {
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range work {
+				runCheck(passes[i], checks[i])
+			}
+		})
+	}
+	for i, c := range checks {
+		if c != nil {
+			work <- i
+		}
+	}
+	close(work)
+	wg.Wait()
 }
 
 // runCheck runs one rule, turning a panic into a finding-free not_evaluated
