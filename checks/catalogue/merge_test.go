@@ -9,6 +9,7 @@ import (
 	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/checks/catalogue"
 	"github.com/obslint/obslint/checks/checktest"
+	"github.com/obslint/obslint/internal/limits"
 	"github.com/obslint/obslint/internal/offline"
 )
 
@@ -23,7 +24,7 @@ func TestPartsMergeIntoOnePass(t *testing.T) {
 		require.NoError(t, err)
 		opt := checks.Options{ResolveProfile: true, Profile: want.Profile}
 		load := func() (*checks.Evidence, []checks.LogLine) {
-			ev, err := offline.LoadDir(dir, offline.DefaultLimits)
+			ev, err := offline.LoadDir(dir, limits.Default)
 			require.NoError(t, err)
 			lines := ev.Logs
 			ev.Logs = nil

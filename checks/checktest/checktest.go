@@ -25,6 +25,7 @@ import (
 	"testing"
 
 	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/internal/limits"
 	"github.com/obslint/obslint/internal/offline"
 )
 
@@ -129,7 +130,7 @@ func Run(t *testing.T, root string, rules []*checks.Rule) {
 // RunCase loads a case and runs rules on it.
 func RunCase(t testing.TB, dir string, want Want, rules []*checks.Rule) checks.Result {
 	t.Helper()
-	ev, err := offline.LoadDir(dir, offline.DefaultLimits)
+	ev, err := offline.LoadDir(dir, limits.Default)
 	if err != nil {
 		t.Fatalf("load %s: %v", dir, err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/checks/catalogue"
+	"github.com/obslint/obslint/internal/limits"
 	"github.com/obslint/obslint/internal/offline"
 )
 
@@ -149,7 +150,7 @@ func TestSameVerdictAsOffline(t *testing.T) {
 		if len(names) > 1 {
 			continue // the engine judges each service apart; offline sees one mix
 		}
-		ev, err := offline.LoadDir(dir, offline.DefaultLimits)
+		ev, err := offline.LoadDir(dir, limits.Default)
 		if err != nil {
 			continue // fixtures of bad input files
 		}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/checks/catalogue"
+	"github.com/obslint/obslint/internal/limits"
 	"github.com/obslint/obslint/internal/offline"
 )
 
@@ -251,7 +252,7 @@ func TestMetricsSameVerdictThroughPrometheusReceiver(t *testing.T) {
 	for _, name := range slices.Sorted(maps.Keys(fixtures)) {
 		fx := fixtures[name]
 		t.Run(name, func(t *testing.T) {
-			ev, err := offline.LoadDir(fx.dir, offline.DefaultLimits)
+			ev, err := offline.LoadDir(fx.dir, limits.Default)
 			require.NoError(t, err)
 			profile := wantProfile(t, fx.dir)
 			// One bucket per scrape, so the window keeps every one.

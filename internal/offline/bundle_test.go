@@ -11,6 +11,7 @@ import (
 
 	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/checks/catalogue"
+	"github.com/obslint/obslint/internal/limits"
 )
 
 // fullEvidence sets every field a capture can set, with values that make
@@ -80,7 +81,7 @@ func TestBundleRoundTrip(t *testing.T) {
 	ev := fullEvidence()
 	dir := filepath.Join(t.TempDir(), "bundle")
 	require.NoError(t, WriteDir(dir, ev))
-	got, err := LoadDir(dir, DefaultLimits)
+	got, err := LoadDir(dir, limits.Default)
 	require.NoError(t, err)
 
 	assert.Equal(t, ev.Target, got.Target)
@@ -132,7 +133,7 @@ func TestBundleRoundTripEmpty(t *testing.T) {
 	ev := &checks.Evidence{Captured: checks.Captured{Probes: true, Metrics: true}, Target: checks.Target{Profile: checks.ProfilePython}}
 	dir := t.TempDir()
 	require.NoError(t, WriteDir(dir, ev))
-	got, err := LoadDir(dir, DefaultLimits)
+	got, err := LoadDir(dir, limits.Default)
 	require.NoError(t, err)
 	want := checks.Run(ev, catalogue.All(), checks.Options{})
 	have := checks.Run(got, catalogue.All(), checks.Options{})
@@ -154,7 +155,7 @@ func TestBundleDirectory(t *testing.T) {
 	require.NoError(t, WriteDir(dir, ev))
 	_, err = os.Stat(filepath.Join(dir, "metrics-2.om"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
-	got, err := LoadDir(dir, DefaultLimits)
+	got, err := LoadDir(dir, limits.Default)
 	require.NoError(t, err)
 	assert.Len(t, got.Scrapes, 1)
 

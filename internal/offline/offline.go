@@ -43,12 +43,6 @@ import (
 	"github.com/obslint/obslint/internal/lines"
 )
 
-// Limits bound what is read (see package limits).
-type Limits = limits.Limits
-
-// DefaultLimits are the documented defaults.
-var DefaultLimits = limits.Default
-
 // Content types for recorded scrapes.
 const (
 	TextContentType        = "text/plain; version=0.0.4; charset=utf-8"
@@ -68,7 +62,7 @@ type Files struct {
 type Input struct {
 	Evidence *checks.Evidence
 	logs     string // the log file, "-" for stdin, "" for none
-	lim      Limits
+	lim      limits.Limits
 	stdin    io.Reader
 }
 
@@ -76,7 +70,7 @@ type Input struct {
 // lines in Evidence.Logs (rule fixtures, bundles in tests). Errors name the
 // file and what is wrong; a file that cannot be read at all is an error, bad
 // content is evidence.
-func Load(f Files, lim Limits, stdin io.Reader) (*checks.Evidence, error) {
+func Load(f Files, lim limits.Limits, stdin io.Reader) (*checks.Evidence, error) {
 	in, err := Open(f, lim, stdin)
 	if err != nil {
 		return nil, err
@@ -85,7 +79,7 @@ func Load(f Files, lim Limits, stdin io.Reader) (*checks.Evidence, error) {
 }
 
 // Open reads every file but the log lines, which are left to Judge.
-func Open(f Files, lim Limits, stdin io.Reader) (*Input, error) {
+func Open(f Files, lim limits.Limits, stdin io.Reader) (*Input, error) {
 	ev := &checks.Evidence{}
 	in := &Input{Evidence: ev, lim: lim, stdin: stdin}
 	for i, path := range f.Metrics {
@@ -124,7 +118,7 @@ func Open(f Files, lim Limits, stdin io.Reader) (*Input, error) {
 
 // LoadDir reads a directory of recorded evidence (see the package doc),
 // keeping its log lines like Load.
-func LoadDir(dir string, lim Limits) (*checks.Evidence, error) {
+func LoadDir(dir string, lim limits.Limits) (*checks.Evidence, error) {
 	in, err := OpenDir(dir, lim)
 	if err != nil {
 		return nil, err
@@ -133,7 +127,7 @@ func LoadDir(dir string, lim Limits) (*checks.Evidence, error) {
 }
 
 // OpenDir is LoadDir with the log lines left to Judge.
-func OpenDir(dir string, lim Limits) (*Input, error) {
+func OpenDir(dir string, lim limits.Limits) (*Input, error) {
 	var f Files
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -333,7 +327,7 @@ func (in *Input) lineMaker() (lines.Make, bool) {
 	}, true
 }
 
-func loadTraces(ev *checks.Evidence, path string, lim Limits, stdin io.Reader) error {
+func loadTraces(ev *checks.Evidence, path string, lim limits.Limits, stdin io.Reader) error {
 	body, truncated, err := readCapped(path, 256<<20, stdin)
 	if err != nil {
 		return err

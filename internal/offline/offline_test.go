@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/internal/limits"
 )
 
 // write creates dir/name with content and returns its path.
@@ -30,7 +31,7 @@ func TestLoadMetrics(t *testing.T) {
 	first := write(t, dir, "a.prom", "a 1\n")
 	om := write(t, dir, "c.om", "# TYPE c counter\nc_total 2 # {trace_id=\"abc\"} 1\n# EOF\n")
 
-	ev, err := Load(Files{Metrics: []string{second, first, om}}, DefaultLimits, nil)
+	ev, err := Load(Files{Metrics: []string{second, first, om}}, limits.Default, nil)
 	require.NoError(t, err)
 	require.Len(t, ev.Scrapes, 3)
 	assert.True(t, ev.Captured.Metrics)
@@ -53,20 +54,20 @@ func TestLoadMetrics(t *testing.T) {
 }
 
 func TestLoadStdin(t *testing.T) {
-	ev, err := Load(Files{Metrics: []string{"-"}}, DefaultLimits, strings.NewReader("up 1\n"))
+	ev, err := Load(Files{Metrics: []string{"-"}}, limits.Default, strings.NewReader("up 1\n"))
 	require.NoError(t, err)
 	require.Len(t, ev.Scrapes, 1)
 	assert.Equal(t, "stdin", ev.Scrapes[0].URL)
 	assert.True(t, ev.Scrapes[0].Parsed())
 
-	ev, err = Load(Files{Logs: "-"}, DefaultLimits, strings.NewReader("{\"message\":\"hi\"}\nplain\n"))
+	ev, err = Load(Files{Logs: "-"}, limits.Default, strings.NewReader("{\"message\":\"hi\"}\nplain\n"))
 	require.NoError(t, err)
 	require.Len(t, ev.Logs, 2)
 	assert.Equal(t, "stdin:2", ev.Logs[1].Subject())
 	assert.Equal(t, "file stdin", ev.Captured.LogSource)
 
 	for _, f := range []Files{{Metrics: []string{"-"}}, {Logs: "-"}, {Traces: "-"}} {
-		_, err := Load(f, DefaultLimits, nil)
+		_, err := Load(f, limits.Default, nil)
 		assert.EqualError(t, err, "stdin: no standard input", "%+v", f)
 	}
 }
@@ -74,7 +75,7 @@ func TestLoadStdin(t *testing.T) {
 func TestLoadMissingFile(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope.prom")
 	for _, f := range []Files{{Metrics: []string{missing}}, {Logs: missing}, {Traces: missing}, {Probes: missing}} {
-		_, err := Load(f, DefaultLimits, nil)
+		_, err := Load(f, limits.Default, nil)
 		require.Error(t, err, "%+v", f)
 		assert.Contains(t, err.Error(), missing)
 		assert.ErrorIs(t, err, os.ErrNotExist)
@@ -83,7 +84,7 @@ func TestLoadMissingFile(t *testing.T) {
 
 func TestLoadScrapeTruncated(t *testing.T) {
 	p := write(t, t.TempDir(), "m.prom", "first_metric 1\nsecond_metric 2\n")
-	lim := DefaultLimits
+	lim := limits.Default
 	lim.MaxScrapeBytes = 20
 	ev, err := Load(Files{Metrics: []string{p}}, lim, nil)
 	require.NoError(t, err)
@@ -102,7 +103,7 @@ func TestLoadScrapeTruncated(t *testing.T) {
 
 func TestLoadLogs(t *testing.T) {
 	p := write(t, t.TempDir(), "app.log", "{\"message\":\"one\"}\n"+strings.Repeat("y", 50)+"\nthree\nfour\r\nfive")
-	lim := DefaultLimits
+	lim := limits.Default
 	lim.MaxLineBytes, lim.MaxLines = 20, 3
 	ev, err := Load(Files{Logs: p}, lim, nil)
 	require.NoError(t, err)
@@ -122,7 +123,7 @@ func TestLoadLogsInvalidUTF8(t *testing.T) {
 	// Line 1 is Latin-1 JSON; line 3 is cut at the limit inside "€", which
 	// is the cut's doing and not the service's.
 	p := write(t, t.TempDir(), "app.log", "{\"m\":\"caf\xe9\"}\n{\"m\":\"café\"}\nabcdefghijklmno\xe2\x82\xac\n")
-	lim := DefaultLimits
+	lim := limits.Default
 	lim.MaxLineBytes = 16
 	ev, err := Load(Files{Logs: p}, lim, nil)
 	require.NoError(t, err)
@@ -141,7 +142,7 @@ func TestLoadCapturedLogsInvalidUTF8(t *testing.T) {
 {"time":"2026-11-25T19:10:19Z","source":"stdout","raw":"{\"m\":\"caf`+"\xe9"+`\"}"}
 {"time":"2026-11-25T19:10:19Z","source":"stdout","raw":"{\"m\":\"café\"}"}
 `)
-	ev, err := LoadDir(dir, DefaultLimits)
+	ev, err := LoadDir(dir, limits.Default)
 	require.NoError(t, err)
 	require.Len(t, ev.Logs, 3)
 	assert.True(t, ev.Logs[0].InvalidUTF8, "recorded as invalid")
@@ -156,7 +157,7 @@ func TestLoadCapturedLogs(t *testing.T) {
 {"time":"2026-11-25T19:10:21Z","source":"stdout","raw":"{\"message\":\"b\"}"}
 `)
 	write(t, dir, "logs.jsonl", "ignored: the capture wins\n")
-	ev, err := LoadDir(dir, DefaultLimits)
+	ev, err := LoadDir(dir, limits.Default)
 	require.NoError(t, err)
 	require.Len(t, ev.Logs, 3)
 	var subjects []string
@@ -169,7 +170,7 @@ func TestLoadCapturedLogs(t *testing.T) {
 	assert.Equal(t, "not a JSON object", ev.Logs[1].ParseErr)
 
 	bad := write(t, t.TempDir(), "x.capture.jsonl", "{\"source\":\"stdout\",\"raw\":\"a\"}\nnot a record\n")
-	_, err = Load(Files{Logs: bad}, DefaultLimits, nil)
+	_, err = Load(Files{Logs: bad}, limits.Default, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), bad+": line 2: not a captured log record")
 }
@@ -199,7 +200,7 @@ func TestLoadTraces(t *testing.T) {
 	whole := write(t, dir, "whole.json", tracesJSON(t, "users", 2))
 	perLine := write(t, dir, "lines.json", tracesJSON(t, "users", 1)+"\n\n"+tracesJSON(t, "worker", 2)+"\n")
 
-	ev, err := Load(Files{Traces: whole}, DefaultLimits, nil)
+	ev, err := Load(Files{Traces: whole}, limits.Default, nil)
 	require.NoError(t, err)
 	assert.True(t, ev.Captured.Traces)
 	assert.Equal(t, "file "+whole, ev.Captured.TraceSource)
@@ -207,12 +208,12 @@ func TestLoadTraces(t *testing.T) {
 	assert.Equal(t, "01000000000000000000000000000000", ev.Spans[0].TraceID)
 	assert.Equal(t, "users", ev.Spans[0].ResourceAttr("service.name"))
 
-	ev, err = Load(Files{Traces: perLine}, DefaultLimits, nil)
+	ev, err = Load(Files{Traces: perLine}, limits.Default, nil)
 	require.NoError(t, err)
 	require.Len(t, ev.Spans, 3, "one request per line, as the file exporter writes")
 	assert.Equal(t, "worker", ev.Spans[2].ResourceAttr("service.name"))
 
-	lim := DefaultLimits
+	lim := limits.Default
 	lim.MaxSpans = 2
 	ev, err = Load(Files{Traces: perLine}, lim, nil)
 	require.NoError(t, err)
@@ -220,7 +221,7 @@ func TestLoadTraces(t *testing.T) {
 	assert.Equal(t, []checks.Problem{{Phase: "limit", Message: perLine + ": 3 spans, only the first 2 kept"}}, ev.Problems)
 
 	empty := write(t, dir, "empty.json", "")
-	ev, err = Load(Files{Traces: empty}, DefaultLimits, nil)
+	ev, err = Load(Files{Traces: empty}, limits.Default, nil)
 	require.NoError(t, err)
 	assert.True(t, ev.Captured.Traces, "an empty trace file is a source that sent nothing")
 	assert.Empty(t, ev.Spans)
@@ -238,7 +239,7 @@ func TestLoadTracesErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := write(t, dir, strings.ReplaceAll(tt.name, " ", "-")+".json", tt.content)
-			_, err := Load(Files{Traces: p}, DefaultLimits, nil)
+			_, err := Load(Files{Traces: p}, limits.Default, nil)
 			require.Error(t, err)
 			assert.True(t, strings.HasPrefix(err.Error(), p+tt.want), err.Error())
 		})
@@ -251,7 +252,7 @@ func TestLoadProbes(t *testing.T) {
 "trace_id":"0af7651916cd43dd8448eb211c80319c","parent_span_id":"b7ad6b7169203331","status":200,
 "start":"2026-11-25T19:10:21Z","end":"2026-11-25T19:10:21.01Z"}],
 "canaries":[{"where":"Authorization header","value":"c1"},{"where":"query parameter access_token","value":"c2"}]}`)
-	ev, err := Load(Files{Probes: good}, DefaultLimits, nil)
+	ev, err := Load(Files{Probes: good}, limits.Default, nil)
 	require.NoError(t, err)
 	assert.True(t, ev.Captured.Probes)
 	require.Len(t, ev.Probes, 1)
@@ -263,7 +264,7 @@ func TestLoadProbes(t *testing.T) {
 	assert.Equal(t, []string{"c1", "c2"}, ev.CanaryValues())
 
 	bad := write(t, dir, "bad.json", `{"probes":[{"method":"GET","path":"/","color":"red"}]}`)
-	_, err = Load(Files{Probes: bad}, DefaultLimits, nil)
+	_, err = Load(Files{Probes: bad}, limits.Default, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), bad)
 	assert.Contains(t, err.Error(), `unknown field "color"`)
@@ -275,7 +276,7 @@ func TestLoadDirMetricsOrder(t *testing.T) {
 	write(t, dir, "metrics-2.prom", "two 1\n")
 	write(t, dir, "metrics-1.prom", "one 1\n")
 	write(t, dir, "other.prom", "ignored 1\n")
-	ev, err := LoadDir(dir, DefaultLimits)
+	ev, err := LoadDir(dir, limits.Default)
 	require.NoError(t, err)
 	var names []string
 	for _, s := range ev.Scrapes {
@@ -297,7 +298,7 @@ func TestLoadDirScrapeOverrides(t *testing.T) {
   {"file":"metrics-2.prom","phase":"after","status":503},
   {"phase":"late","error":"dial tcp 127.0.0.1:3000: connect: connection refused"}
 ]`)
-	ev, err := LoadDir(dir, DefaultLimits)
+	ev, err := LoadDir(dir, limits.Default)
 	require.NoError(t, err)
 	require.Len(t, ev.Scrapes, 3)
 
@@ -322,7 +323,7 @@ func TestLoadDirScrapeOverrides(t *testing.T) {
 	dir2 := t.TempDir()
 	write(t, dir2, "metrics.prom", "up 1\n")
 	write(t, dir2, "scrapes.json", `[{"file":"metrics.prom","error":"timeout"}]`)
-	ev, err = LoadDir(dir2, DefaultLimits)
+	ev, err = LoadDir(dir2, limits.Default)
 	require.NoError(t, err)
 	require.Len(t, ev.Scrapes, 1)
 	assert.Equal(t, "timeout", ev.Scrapes[0].Err)
@@ -332,7 +333,7 @@ func TestLoadDirScrapeOverrides(t *testing.T) {
 	// Only overrides, no files: error-only scrapes still mean metrics were tried.
 	dir3 := t.TempDir()
 	write(t, dir3, "scrapes.json", `[{"phase":"before","error":"refused"}]`)
-	ev, err = LoadDir(dir3, DefaultLimits)
+	ev, err = LoadDir(dir3, limits.Default)
 	require.NoError(t, err)
 	assert.True(t, ev.Captured.Metrics)
 	assert.Equal(t, "refused", ev.Scrapes[0].Err)
@@ -349,7 +350,7 @@ func TestLoadDirScrapeOverrideErrors(t *testing.T) {
 			dir := t.TempDir()
 			write(t, dir, "metrics.prom", "up 1\n")
 			p := write(t, dir, "scrapes.json", tt.json)
-			_, err := LoadDir(dir, DefaultLimits)
+			_, err := LoadDir(dir, limits.Default)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), p)
 			assert.Contains(t, err.Error(), tt.want)
@@ -367,7 +368,7 @@ func TestLoadDirEvidenceFile(t *testing.T) {
   "problems": [{"phase": "launch", "message": "exited with code 1"}],
   "stopped": "2026-11-25T19:10:30.5Z"
 }`)
-	lim := DefaultLimits
+	lim := limits.Default
 	lim.MaxScrapeBytes = 2
 	ev, err := LoadDir(dir, lim)
 	require.NoError(t, err)
@@ -380,13 +381,13 @@ func TestLoadDirEvidenceFile(t *testing.T) {
 	assert.Equal(t, time.Date(2026, 11, 25, 19, 10, 30, 500_000_000, time.UTC), ev.Stopped)
 
 	write(t, dir, "evidence.json", `{"target": {"service": "x"}, "extra": 1}`)
-	_, err = LoadDir(dir, DefaultLimits)
+	_, err = LoadDir(dir, limits.Default)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), filepath.Join(dir, "evidence.json"))
 	assert.Contains(t, err.Error(), `unknown field "extra"`)
 }
 
 func TestLoadDirMissing(t *testing.T) {
-	_, err := LoadDir(filepath.Join(t.TempDir(), "nope"), DefaultLimits)
+	_, err := LoadDir(filepath.Join(t.TempDir(), "nope"), limits.Default)
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
