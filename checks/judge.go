@@ -24,6 +24,13 @@ type LogJudge interface {
 	Finish(p *Pass)
 }
 
+// Freshener is a LogJudge whose indexes of the rest of the evidence (spans,
+// probes) are costly to build: Fresh returns a judge with no lines seen
+// that shares them, for a fork. Others are made anew by Rule.Logs.
+type Freshener interface {
+	Fresh() LogJudge
+}
+
 // Judge runs a catalogue over evidence whose log lines flow through it
 // instead of being held: NewJudge, Line for each line (or Fork, feed the
 // forks consecutive parts of the stream on other cores, and Merge them back
@@ -69,9 +76,24 @@ func NewJudge(ev *Evidence, rules []*Rule, opt Options) *Judge {
 // be fed the part of the stream that starts at its line at (counted from
 // 0), and merged back with Merge.
 func (j *Judge) Fork(at int) *Judge {
-	f := NewJudge(j.ev, j.rules, j.opt)
-	f.at = at
+	f := &Judge{ev: j.ev, rules: j.rules, opt: j.opt, at: at, logs: make([]LogJudge, len(j.rules)), broken: make([]string, len(j.rules))}
+	for i, lj := range j.logs {
+		switch fr, ok := lj.(Freshener); {
+		case lj == nil: // not fed here either
+		case ok:
+			f.guard(i, func() { f.logs[i] = fr.Fresh() })
+		default:
+			f.guard(i, func() { f.logs[i] = j.rules[i].Logs(j.ev) })
+		}
+	}
 	return f
+}
+
+// Lines feeds lines to every log judge, in order (see Line).
+func (j *Judge) Lines(ls []LogLine) {
+	for i := range ls {
+		j.Line(&ls[i])
+	}
 }
 
 // Line feeds one line to every log judge, setting its Seq. The line is

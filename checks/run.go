@@ -126,9 +126,7 @@ type Options struct {
 // held in ev.Logs are streamed through the rules like any other stream.
 func Run(ev *Evidence, rules []*Rule, opt Options) Result {
 	j := NewJudge(ev, rules, opt)
-	for i := range ev.Logs {
-		j.Line(&ev.Logs[i])
-	}
+	j.Lines(ev.Logs)
 	return j.Result()
 }
 
@@ -161,13 +159,15 @@ func (j *Judge) Result() Result {
 			sev = s
 		}
 		rr := RuleResult{ID: r.ID, Signal: r.Signal(), Severity: sev, Summary: r.Summary}
-		switch reason, disabled := disabledReason(opt.Disabled, r.ID); {
+		off, disabled := disabledReason(opt.Disabled, r.ID)
+		missing := ev.missing(r.Needs)
+		switch {
 		case disabled:
-			rr.Status, rr.Reason = StatusDisabled, reason
+			rr.Status, rr.Reason = StatusDisabled, off
 		case len(r.Profiles) > 0 && ev.Target.Profile != "" && !slices.Contains(r.Profiles, ev.Target.Profile):
 			rr.Status, rr.Reason = StatusNotEvaluated, fmt.Sprintf("applies to the %s profile only", strings.Join(r.Profiles, ", "))
-		case ev.missing(r.Needs) != "":
-			rr.Status, rr.Reason = StatusNotEvaluated, ev.missing(r.Needs)
+		case missing != "":
+			rr.Status, rr.Reason = StatusNotEvaluated, missing
 		default:
 			passes[i] = &Pass{Evidence: ev, Rule: r}
 			switch {

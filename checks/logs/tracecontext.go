@@ -114,6 +114,13 @@ func newTraceContextJudge(ev *checks.Evidence) checks.LogJudge {
 	}
 }
 
+// Fresh shares the probes and span indexes with a fork: they are built once
+// per run, not once per batch of lines.
+func (j *traceContextJudge) Fresh() checks.LogJudge {
+	return &traceContextJudge{probes: j.probes, spans: j.spans, attr: j.attr,
+		totals: counts{}, carried: map[int]bool{}, tentative: map[int]*tentativeLines{}}
+}
+
 func (j *traceContextJudge) Line(l *checks.LogLine) {
 	if l.Fields == nil {
 		return

@@ -234,9 +234,7 @@ func (a *app) judge(ev *checks.Evidence, feed logFeed, p plan, started time.Time
 			return checks.Result{}, fmt.Errorf("cannot read evidence: %w", err)
 		}
 	} else {
-		for i := range ev.Logs {
-			j.Line(&ev.Logs[i])
-		}
+		j.Lines(ev.Logs)
 	}
 	res := j.Result()
 	res.Tool = checks.Tool{Name: "obslint", Version: toolVersion()}
