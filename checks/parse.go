@@ -257,17 +257,37 @@ const maxInterned = 4096
 // parsers are the line parsers, one per goroutine at a time.
 var parsers = sync.Pool{New: func() any { return &lineParser{keys: map[string]key{}} }}
 
+// key returns the interned copy of a key of the line (b, the parser's
+// bytes) and notes whether it names a secret.
 func (lp *lineParser) key(b []byte) string {
-	k, ok := lp.keys[string(b)]
-	if !ok {
-		k = key{name: string(b)}
-		k.secret = SecretKeyRE.MatchString(k.name)
-		if len(lp.keys) < maxInterned {
-			lp.keys[k.name] = k
-		}
+	if k, ok := lp.keys[string(b)]; ok {
+		lp.secret = lp.secret || k.secret
+		return k.name
+	}
+	return lp.intern(string(b))
+}
+
+// keyString is key for a key that is a slice of the line: the line's own
+// string serves when the table is full.
+func (lp *lineParser) keyString(s string) string {
+	if k, ok := lp.keys[s]; ok {
+		lp.secret = lp.secret || k.secret
+		return k.name
+	}
+	if len(lp.keys) < maxInterned {
+		s = strings.Clone(s) // the table outlives the line
+	}
+	return lp.intern(s)
+}
+
+// intern adds a key seen for the first time (while the table has room).
+func (lp *lineParser) intern(name string) string {
+	k := key{name: name, secret: SecretKeyRE.MatchString(name)}
+	if len(lp.keys) < maxInterned {
+		lp.keys[name] = k
 	}
 	lp.secret = lp.secret || k.secret
-	return k.name
+	return name
 }
 
 // fastObject parses the common line: valid UTF-8, no lone surrogate
@@ -282,9 +302,10 @@ func fastObject(t string) (fields map[string]any, secretKey, ok bool) {
 	defer parsers.Put(lp)
 	// The common line first, in one pass: quick gives up on escapes and
 	// control bytes, which the general path below handles.
+	lp.bad, lp.secret = false, false
 	q := quick{t: t, lp: lp}
 	if m, ok := q.line(); ok {
-		return m, q.secret, true
+		return m, lp.secret, true
 	}
 	plain := plainText(t)
 	if !plain && hasSurrogateEscape(t) {
@@ -297,7 +318,7 @@ func fastObject(t string) (fields map[string]any, secretKey, ok bool) {
 	// Without escapes and control bytes every string is what it looks
 	// like, and object copies every number through strictNumber: all that is
 	// left to validate is already valid.
-	lp.bad, lp.secret = false, false
+	lp.bad, lp.secret = false, false // quick may have seen some keys
 	if !plain && fastjson.Validate(t) != nil {
 		return nil, false, false
 	}
@@ -351,10 +372,9 @@ func (lp *lineParser) value(v *fastjson.Value) any {
 // It gives up (ok false) on a string with an escape or a control byte, and
 // on anything else it does not expect, and the line takes the general path.
 type quick struct {
-	t      string
-	i      int
-	lp     *lineParser
-	secret bool
+	t  string
+	i  int
+	lp *lineParser
 }
 
 // maxQuickDepth is how deep quick follows nesting before giving up.
@@ -399,7 +419,7 @@ func (q *quick) object(depth int) (map[string]any, bool) {
 		if !ok {
 			return nil, false
 		}
-		m[q.key(k)] = v
+		m[q.lp.keyString(k)] = v
 		if done, ok := q.after('}'); !ok || done {
 			return m, ok
 		}
@@ -422,20 +442,6 @@ func (q *quick) after(closing byte) (done, ok bool) {
 		return true, true
 	}
 	return false, false
-}
-
-func (q *quick) key(k string) string {
-	if e, ok := q.lp.keys[k]; ok {
-		q.secret = q.secret || e.secret
-		return e.name
-	}
-	e := key{name: k, secret: SecretKeyRE.MatchString(k)}
-	if len(q.lp.keys) < maxInterned {
-		e.name = strings.Clone(k) // the table outlives the line
-		q.lp.keys[e.name] = e
-	}
-	q.secret = q.secret || e.secret
-	return k
 }
 
 func (q *quick) str() (string, bool) {
