@@ -141,15 +141,61 @@ type Scrape struct {
 	Truncated bool `json:"truncated,omitempty"`
 	// Err is a transport error (refused, timeout); the scrape has no body.
 	Err string `json:"error,omitempty"`
-	// Body is the raw exposition (capped), kept for checks the parsed form loses.
-	Body []byte `json:"-"`
-	// Families is the parsed exposition; ParseErr the first parse error.
+	// Body is the raw exposition (capped). A front door that keeps bodies
+	// elsewhere while the capture runs (on disk) leaves it nil and sets Load.
+	Body []byte                 `json:"-"`
+	Load func() ([]byte, error) `json:"-"`
+	// NotParsed marks a body that is not an exposition (an error page):
+	// the judge does not parse it.
+	NotParsed bool `json:"-"`
+	// Families is the parsed exposition. The judge parses each scrape once
+	// and lets the families go once its rules were fed (Judge.Result), so
+	// Families is only set while a ScrapeJudge reads the scrape, or when
+	// the front door parsed it itself. ParseErr is the first parse error.
 	Families []*dto.MetricFamily `json:"-"`
 	ParseErr string              `json:"parse_error,omitempty"`
+	// Index is the scrape's position in Evidence.Scrapes (set by the judge).
+	Index int `json:"-"`
+	// families counts the families the judge parsed, once they are gone.
+	families int
 }
 
 // Parsed reports whether the scrape answered and yielded families.
-func (s Scrape) Parsed() bool { return s.Err == "" && len(s.Families) > 0 }
+func (s Scrape) Parsed() bool { return s.Err == "" && (len(s.Families) > 0 || s.families > 0) }
+
+// ReadBody returns the raw exposition, from Body or Load.
+func (s *Scrape) ReadBody() ([]byte, error) {
+	if s.Body != nil || s.Load == nil {
+		return s.Body, nil
+	}
+	return s.Load()
+}
+
+// Parse fills Families and ParseErr from Body, as the judge does for every
+// scrape it is fed, for a caller that reads the families itself (a tool, a
+// test). A scrape already parsed, or not parseable, is left alone.
+func (s *Scrape) Parse() {
+	if s.Families != nil || !s.parseable() {
+		return
+	}
+	body, err := s.ReadBody()
+	if err != nil {
+		s.ParseErr = "cannot read the body back: " + err.Error()
+		return
+	}
+	if len(body) == 0 {
+		return
+	}
+	fams, err := ParseExposition(body, s.ContentType)
+	s.Families = fams
+	if err != nil {
+		s.ParseErr = err.Error()
+	}
+}
+
+// parseable says whether the judge parses the body: it answered, and is
+// not marked as an error page.
+func (s *Scrape) parseable() bool { return s.Err == "" && !s.NotParsed }
 
 // Family returns the family with this name, or nil.
 func (s Scrape) Family(name string) *dto.MetricFamily {

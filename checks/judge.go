@@ -2,6 +2,8 @@ package checks
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 )
 
 // LogJudge is what a rule keeps while log lines flow past: it is fed every
@@ -31,6 +33,25 @@ type Freshener interface {
 	Fresh() LogJudge
 }
 
+// ScrapeJudge is what a metrics rule keeps while scrapes flow past: it is
+// fed every scrape once, in order, parsed, and keeps what it needs of it
+// (messages per family, the values of the previous scrape, a few small
+// families), never the scrapes themselves. Finish reports like a Check.
+type ScrapeJudge interface {
+	// Scrape judges one scrape. Its Families and Body are borrowed: what
+	// outlives the call must be copied out (a family kept whole is fine,
+	// the parser does not reuse them).
+	Scrape(s *Scrape)
+	Finish(p *Pass)
+}
+
+// ScrapeReader is a LogJudge of a rule that also reads the scrapes (a
+// canary leaked into a label, the service name of target_info): the judge
+// feeds it every scrape too, before Finish.
+type ScrapeReader interface {
+	Scrape(s *Scrape)
+}
+
 // Judge runs a catalogue over evidence whose log lines flow through it
 // instead of being held: NewJudge, Line for each line (or Fork, feed the
 // forks consecutive parts of the stream on other cores, and Merge them back
@@ -47,6 +68,12 @@ type Judge struct {
 	broken []string
 	shape  logShape
 	lines  int
+	// scrapes holds, for each rule with a ScrapeJudge that is not
+	// disabled, its state; fed counts the scrapes of ev fed to them, and
+	// stack is what the last parsed one said about the profile.
+	scrapes []ScrapeJudge
+	fed     int
+	stack   [2]string
 	// at is the position in the whole stream of the first line this judge
 	// is fed (Fork): LogLine.Seq counts from it.
 	at int
@@ -56,12 +83,18 @@ type Judge struct {
 // other piece of evidence (probes, canaries, spans, scrapes, expectations)
 // must be in ev already: log judges index what they need of it.
 func NewJudge(ev *Evidence, rules []*Rule, opt Options) *Judge {
-	j := &Judge{ev: ev, rules: rules, opt: opt, logs: make([]LogJudge, len(rules)), broken: make([]string, len(rules))}
+	j := &Judge{ev: ev, rules: rules, opt: opt, logs: make([]LogJudge, len(rules)), broken: make([]string, len(rules)), scrapes: make([]ScrapeJudge, len(rules))}
 	for i, r := range rules {
-		if r.Logs == nil {
+		if _, off := disabledReason(opt.Disabled, r.ID); off {
 			continue
 		}
-		if _, off := disabledReason(opt.Disabled, r.ID); off {
+		if r.Scrapes != nil {
+			// Whether the scrapes parse is only known once they are fed:
+			// Result tells the missing evidence then.
+			j.guard(i, func() { j.scrapes[i] = r.Scrapes(ev) })
+			continue
+		}
+		if r.Logs == nil {
 			continue
 		}
 		if ev.missing(r.Needs) != "" {
@@ -152,9 +185,12 @@ func (j *Judge) guard(i int, f func()) {
 	f()
 }
 
-// breakRule puts rule i out of the run after its LogJudge panicked with v.
+// breakRule puts rule i out of the run after its judge panicked with v.
 func (j *Judge) breakRule(i int, v any) {
 	j.logs[i] = nil
+	if j.scrapes != nil {
+		j.scrapes[i] = nil
+	}
 	j.broken[i] = fmt.Sprintf("internal error in rule %s: %v (please report it)", j.rules[i].ID, v)
 }
 
@@ -172,4 +208,69 @@ func (s *logShape) add(fields map[string]any) {
 	if _, ok := fields["message"]; ok {
 		s.message++
 	}
+}
+
+// feedScrapes parses every scrape of the evidence not fed yet, in order,
+// feeds it to the scrape judges (and the log judges that read scrapes) on
+// every core, records how it parsed, and lets its families and any body it
+// loaded go: a run holds one parsed scrape at a time.
+func (j *Judge) feedScrapes() {
+	for ; j.fed < len(j.ev.Scrapes); j.fed++ {
+		s := &j.ev.Scrapes[j.fed]
+		view := *s
+		view.Index = j.fed
+		body, err := s.ReadBody()
+		if err != nil {
+			j.ev.Problems = append(j.ev.Problems, Problem{Phase: "scrape", Message: fmt.Sprintf("scrape %d (%s): cannot read its body back: %v", j.fed+1, s.Phase, err)})
+		}
+		view.Body, view.Load = body, nil
+		view.Parse()
+		s.ParseErr, s.families = view.ParseErr, len(view.Families)
+		if view.Parsed() {
+			j.stack[0], j.stack[1] = metricsProfile(view.Families)
+		}
+		j.feedScrape(&view)
+	}
+}
+
+// feedScrape gives one scrape to every judge that reads scrapes, each on
+// its own goroutine as a core frees up: they only read it.
+func (j *Judge) feedScrape(s *Scrape) {
+	var readers []int
+	for i := range j.rules {
+		if j.scrapes[i] != nil {
+			readers = append(readers, i)
+		} else if _, ok := j.logs[i].(ScrapeReader); ok {
+			readers = append(readers, i)
+		}
+	}
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(readers)) {
+		wg.Go(func() {
+			for i := range work {
+				j.guardScrape(i, s)
+			}
+		})
+	}
+	for _, i := range readers {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+}
+
+// guardScrape feeds s to rule i's judge; a panic puts the rule out of the
+// run. Each goroutine writes only rule i's slots.
+func (j *Judge) guardScrape(i int, s *Scrape) {
+	defer func() {
+		if v := recover(); v != nil {
+			j.breakRule(i, v)
+		}
+	}()
+	if sj := j.scrapes[i]; sj != nil {
+		sj.Scrape(s)
+		return
+	}
+	j.logs[i].(ScrapeReader).Scrape(s)
 }

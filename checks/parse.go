@@ -21,16 +21,10 @@ import (
 	"github.com/valyala/fastjson"
 )
 
-// NewScrape builds a Scrape from a recorded or fetched body and parses it:
-// the one constructor every front door uses.
+// NewScrape builds a Scrape from a recorded or fetched body: the one
+// constructor every front door uses. The judge parses it (Judge.Result).
 func NewScrape(url, phase string, status int, contentType string, body []byte, truncated bool) Scrape {
-	s := Scrape{URL: url, Phase: phase, Status: status, ContentType: contentType, Size: len(body), Truncated: truncated, Body: body}
-	fams, err := ParseExposition(body, contentType)
-	s.Families = fams
-	if err != nil {
-		s.ParseErr = err.Error()
-	}
-	return s
+	return Scrape{URL: url, Phase: phase, Status: status, ContentType: contentType, Size: len(body), Truncated: truncated, Body: body}
 }
 
 // ParseExposition decodes a metrics body the way a Prometheus server would,

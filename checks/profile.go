@@ -3,6 +3,8 @@ package checks
 import (
 	"fmt"
 	"strings"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 // DetectProfile names the stack of the evidence: from the SDK language of
@@ -13,12 +15,30 @@ func DetectProfile(e *Evidence) (profile, reason string) {
 	for _, l := range e.Logs {
 		shape.add(l.Fields)
 	}
-	return detectProfile(e, shape)
+	var stack [2]string
+	if sc, ok := e.LastScrape(); ok {
+		stack[0], stack[1] = metricsProfile(sc.Families)
+	}
+	return detectProfile(e, shape, stack)
+}
+
+// metricsProfile names the stack whose runtime defaults a scrape exposes.
+func metricsProfile(fams []*dto.MetricFamily) (profile, reason string) {
+	for _, f := range fams {
+		n := f.GetName()
+		if strings.HasPrefix(n, "nodejs_") || strings.Contains(n, "_nodejs_") {
+			return ProfileNode, fmt.Sprintf("metrics expose the Node.js default %s", n)
+		}
+		if strings.HasPrefix(n, "python_gc_") || n == "python_info" {
+			return ProfilePython, fmt.Sprintf("metrics expose the Python default %s", n)
+		}
+	}
+	return "", ""
 }
 
 // detectProfile is DetectProfile with the log shape counted while the
-// lines flowed past.
-func detectProfile(e *Evidence, shape logShape) (profile, reason string) {
+// lines flowed past, and what the last parsed scrape said (metricsProfile).
+func detectProfile(e *Evidence, shape logShape, stack [2]string) (profile, reason string) {
 	for _, s := range e.Spans {
 		switch lang := s.ResourceAttr("telemetry.sdk.language"); lang {
 		case "nodejs", "javascript", "webjs":
@@ -27,16 +47,8 @@ func detectProfile(e *Evidence, shape logShape) (profile, reason string) {
 			return ProfilePython, fmt.Sprintf("spans carry telemetry.sdk.language=%q", lang)
 		}
 	}
-	if sc, ok := e.LastScrape(); ok {
-		for _, f := range sc.Families {
-			n := f.GetName()
-			if strings.HasPrefix(n, "nodejs_") || strings.Contains(n, "_nodejs_") {
-				return ProfileNode, fmt.Sprintf("metrics expose the Node.js default %s", n)
-			}
-			if strings.HasPrefix(n, "python_gc_") || n == "python_info" {
-				return ProfilePython, fmt.Sprintf("metrics expose the Python default %s", n)
-			}
-		}
+	if stack[0] != "" {
+		return stack[0], stack[1]
 	}
 	switch {
 	case shape.event > shape.message:
@@ -49,10 +61,10 @@ func detectProfile(e *Evidence, shape logShape) (profile, reason string) {
 
 // resolveProfile fills Target.Profile: a configured profile wins, "auto" or
 // empty is detected.
-func (e *Evidence) resolveProfile(configured string, shape logShape) {
+func (e *Evidence) resolveProfile(configured string, shape logShape, stack [2]string) {
 	if configured != "" && configured != ProfileAuto {
 		e.Target.Profile, e.Target.ProfileReason = configured, "configured (--profile or profile: in obslint.yaml)"
 		return
 	}
-	e.Target.Profile, e.Target.ProfileReason = detectProfile(e, shape)
+	e.Target.Profile, e.Target.ProfileReason = detectProfile(e, shape, stack)
 }

@@ -133,6 +133,10 @@ type Rule struct {
 	// fed to (see LogJudge), from the rest of the evidence; its Finish
 	// takes the place of Check.
 	Logs func(*Evidence) LogJudge
+	// Scrapes, for a rule that reads parsed scrapes, makes the state each
+	// scrape is fed to (see ScrapeJudge); its Finish takes the place of
+	// Check. A LogJudge that also reads scrapes implements ScrapeReader.
+	Scrapes func(*Evidence) ScrapeJudge
 }
 
 // Signal is the part of the ID before the slash.
@@ -170,8 +174,8 @@ func Validate(rules []*Rule) error {
 		if strings.TrimSpace(r.Doc) == "" {
 			errs = append(errs, fmt.Sprintf("rule %q: empty doc", r.ID))
 		}
-		if (r.Check == nil) == (r.Logs == nil) {
-			errs = append(errs, fmt.Sprintf("rule %q: needs exactly one of Check and Logs", r.ID))
+		if n := btoi(r.Check != nil) + btoi(r.Logs != nil) + btoi(r.Scrapes != nil); n != 1 {
+			errs = append(errs, fmt.Sprintf("rule %q: needs exactly one of Check, Logs and Scrapes", r.ID))
 		}
 		for _, p := range r.Profiles {
 			if !slices.Contains([]string{ProfileNode, ProfilePython}, p) {
@@ -214,4 +218,11 @@ func (p *Pass) Notef(subject, format string, args ...any) {
 // route template". Findings reported before Skip are dropped.
 func (p *Pass) Skip(format string, args ...any) {
 	p.skip = fmt.Sprintf(format, args...)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

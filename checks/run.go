@@ -134,8 +134,9 @@ func Run(ev *Evidence, rules []*Rule, opt Options) Result {
 // the result. The judge is not fed afterwards.
 func (j *Judge) Result() Result {
 	ev, opt := j.ev, j.opt
+	j.feedScrapes()
 	if opt.ResolveProfile {
-		ev.resolveProfile(opt.Profile, j.shape)
+		ev.resolveProfile(opt.Profile, j.shape, j.stack)
 	}
 	res := Result{
 		SchemaVersion: SchemaVersion,
@@ -175,6 +176,8 @@ func (j *Judge) Result() Result {
 				passes[i].skip = j.broken[i]
 			case r.Logs != nil:
 				checks[i] = j.logs[i].Finish
+			case r.Scrapes != nil:
+				checks[i] = j.scrapes[i].Finish
 			default:
 				checks[i] = r.Check
 			}

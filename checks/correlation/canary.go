@@ -60,6 +60,8 @@ secret query parameters in the HTTP instrumentation; label metrics by route.`,
 type canaryJudge struct {
 	canaries []checks.Canary
 	found    leaks
+	// metrics holds the leaks found in the scrapes (ScrapeReader).
+	metrics leaks
 }
 
 func newCanaryJudge(ev *checks.Evidence) checks.LogJudge {
@@ -76,7 +78,11 @@ func (j *canaryJudge) Line(l *checks.LogLine) {
 
 func (j *canaryJudge) Merge(later checks.LogJudge) { j.found.merge(&later.(*canaryJudge).found) }
 
-func (j *canaryJudge) Finish(p *checks.Pass) { checkNoCanaryLeak(p, &j.found) }
+func (j *canaryJudge) Scrape(sc *checks.Scrape) { scanMetrics(sc, j.canaries, &j.metrics) }
+
+func (j *canaryJudge) Finish(p *checks.Pass) {
+	checkNoCanaryLeak(p, &j.found, &j.metrics)
+}
 
 // maxDepth bounds recursion into nested attribute values.
 const maxDepth = 16
@@ -127,7 +133,7 @@ func (l *leaks) merge(o *leaks) {
 
 // checkNoCanaryLeak reports the leaks found in the log lines and those in
 // the rest of the evidence.
-func checkNoCanaryLeak(p *checks.Pass, found *leaks) {
+func checkNoCanaryLeak(p *checks.Pass, found, metrics *leaks) {
 	canaries := sentCanaries(p.Evidence)
 	if len(canaries) == 0 {
 		p.Skip("no canary secrets were sent with the probes")
@@ -136,7 +142,7 @@ func checkNoCanaryLeak(p *checks.Pass, found *leaks) {
 	resources := map[string]bool{}
 	scanLogRecords(p.Evidence, canaries, resources, found)
 	scanSpans(p.Evidence, canaries, resources, found)
-	scanMetrics(p.Evidence, canaries, found)
+	found.merge(metrics)
 	for _, key := range found.order {
 		subject, _, _ := strings.Cut(key, "\x00")
 		l := found.by[key]
@@ -249,8 +255,8 @@ func containing(v any, needle string, depth int) (string, bool) {
 // scanMetrics reports label values holding a canary, per family and label,
 // then any other exposition line that holds one (HELP text, exemplar labels,
 // lines the parser did not keep).
-func scanMetrics(ev *checks.Evidence, canaries []checks.Canary, found *leaks) {
-	for _, sc := range ev.Scrapes {
+func scanMetrics(sc *checks.Scrape, canaries []checks.Canary, found *leaks) {
+	{
 		labelled := map[string]bool{}
 		for _, f := range sc.Families {
 			for _, m := range f.GetMetric() {

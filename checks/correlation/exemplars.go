@@ -47,7 +47,7 @@ hex digits, and serve OpenMetrics.`,
 		Node:   "set exemplarLabels from trace.getActiveSpan()?.spanContext() (traceId, spanId) on an OpenMetrics registry",
 		Python: "pass exemplar={\"trace_id\": format(ctx.trace_id, \"032x\")} from the current, sampled span context and serve OpenMetrics",
 	},
-	Check: checkExemplars,
+	Scrapes: newExemplarJudge,
 }
 
 // exemplarTraceKeys are the exemplar labels that carry a trace id:
@@ -65,12 +65,27 @@ type Exemplar struct {
 	TraceID string
 }
 
-func checkExemplars(p *checks.Pass) {
-	var exs []Exemplar
-	for _, sc := range p.Scrapes {
-		exs = append(exs, ScrapeExemplars(sc)...)
+// exemplarJudge keeps the distinct exemplars of every scrape, in order.
+type exemplarJudge struct {
+	seen map[Exemplar]bool
+	exs  []Exemplar
+}
+
+func newExemplarJudge(*checks.Evidence) checks.ScrapeJudge {
+	return &exemplarJudge{seen: map[Exemplar]bool{}}
+}
+
+func (j *exemplarJudge) Scrape(sc *checks.Scrape) {
+	for _, e := range ScrapeExemplars(*sc) {
+		if !j.seen[e] {
+			j.seen[e] = true
+			j.exs = append(j.exs, e)
+		}
 	}
-	exs = dedupe(exs)
+}
+
+func (j *exemplarJudge) Finish(p *checks.Pass) {
+	exs := j.exs
 	if len(exs) == 0 {
 		p.Skip("no exemplar carries a trace id (the classic text format drops exemplars: serve OpenMetrics and attach exemplars)")
 		return

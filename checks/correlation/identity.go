@@ -53,9 +53,23 @@ second hard-coded name.`,
 const maxNames = 1000
 
 // identityJudge counts the service names the log lines carry.
-type identityJudge struct{ lines names }
+// identityJudge counts the service names of the log lines, and keeps those
+// of target_info in the last parsed scrape.
+type identityJudge struct{ lines, scraped names }
 
 func newIdentityJudge(*checks.Evidence) checks.LogJudge { return &identityJudge{lines: names{}} }
+
+func (j *identityJudge) Scrape(sc *checks.Scrape) {
+	if !sc.Parsed() {
+		return
+	}
+	j.scraped = names{}
+	if f := sc.Family("target_info"); f != nil {
+		for _, m := range f.GetMetric() {
+			j.scraped.add(targetInfoName(m.GetLabel()))
+		}
+	}
+}
 
 func (j *identityJudge) Line(l *checks.LogLine) {
 	if l.Fields == nil {
@@ -79,7 +93,7 @@ func (j *identityJudge) Merge(later checks.LogJudge) {
 	}
 }
 
-func (j *identityJudge) Finish(p *checks.Pass) { checkServiceIdentity(p, j.lines) }
+func (j *identityJudge) Finish(p *checks.Pass) { checkServiceIdentity(p, j.lines, j.scraped) }
 
 // logServiceKeys are the log fields that name the service, in preference
 // order (winston defaultMeta, ECS, structlog habits, Python log correlation).
@@ -94,14 +108,14 @@ func (n names) add(v string) {
 	}
 }
 
-func checkServiceIdentity(p *checks.Pass, lines names) {
+func checkServiceIdentity(p *checks.Pass, lines, scraped names) {
 	signals := []struct {
 		name  string
 		names names
 	}{
 		{"traces", traceNames(p.Evidence)},
 		{"logs", logNames(p.Evidence, lines)},
-		{"metrics", metricNames(p.Evidence)},
+		{"metrics", metricNames(p.Evidence, scraped)},
 	}
 	var parts, present []string
 	all := map[string]bool{}
@@ -163,14 +177,12 @@ func logServiceName(fields map[string]any) string {
 	return ""
 }
 
-func metricNames(ev *checks.Evidence) names {
+// metricNames joins the names of target_info in the last parsed scrape
+// and the resources of the OTLP metrics.
+func metricNames(ev *checks.Evidence, scraped names) names {
 	n := names{}
-	if sc, ok := ev.LastScrape(); ok {
-		if f := sc.Family("target_info"); f != nil {
-			for _, m := range f.GetMetric() {
-				n.add(targetInfoName(m.GetLabel()))
-			}
-		}
+	for v, c := range scraped {
+		n[v] += c
 	}
 	for _, m := range ev.OTLPMetrics {
 		n.add(stringAttr(m.Resource, "service.name"))

@@ -46,8 +46,8 @@ at the end of the name (before ` + "`_total`" + `).`,
 		Node:   "observe seconds (histogram.startTimer()) and bytes; name the metric ..._seconds / ..._bytes",
 		Python: "observe seconds (Histogram.time()) and bytes; name the metric ..._seconds / ..._bytes",
 	},
-	Needs: []checks.Need{checks.NeedFamilies},
-	Check: func(p *checks.Pass) { lintEach(p, unitProblems) },
+	Needs:   []checks.Need{checks.NeedFamilies},
+	Scrapes: lintEach(unitProblems),
 }
 
 // durationWordRE finds a name about time, and timeUnitRE a time unit in it

@@ -68,14 +68,79 @@ own port as a separate target.`,
 		Python: "use prometheus_client's multiprocess mode: an empty PROMETHEUS_MULTIPROC_DIR set before the workers start, /metrics served from a " +
 			"CollectorRegistry with MultiProcessCollector, and multiprocess.mark_process_dead(worker.pid) in gunicorn's child_exit hook",
 	},
-	Needs: []checks.Need{checks.NeedTwoScrapes},
-	Check: checkMonotonic,
+	Needs:   []checks.Need{checks.NeedTwoScrapes},
+	Scrapes: newMonotonicJudge,
 }
 
-func checkMonotonic(p *checks.Pass) {
-	scrapes := parsedScrapes(p.Scrapes)
-	drops := decreases(scrapes.s)
-	tell, v := whoAnswered(scrapes.s)
+// monotonicJudge compares each parsed scrape with the one before, keeping
+// only the previous scrape's counters, histograms and summaries, the first
+// decrease per family, and the process identities seen per scrape.
+type monotonicJudge struct {
+	scrapes scrapeSet
+	prev    map[string]*dto.MetricFamily // first family of each name in the previous parsed scrape
+	drops   []drop
+	idx     map[string]int // family → its drop
+	tells   tells
+}
+
+func newMonotonicJudge(*checks.Evidence) checks.ScrapeJudge {
+	return &monotonicJudge{idx: map[string]int{}, tells: newTells()}
+}
+
+func (j *monotonicJudge) Scrape(s *checks.Scrape) {
+	if !s.Parsed() {
+		return
+	}
+	i := len(j.scrapes.phase)
+	j.scrapes.add(s)
+	if j.prev != nil {
+		j.decreases(i, s.Families)
+	}
+	j.prev = make(map[string]*dto.MetricFamily, len(s.Families))
+	for _, mf := range s.Families {
+		if _, seen := j.prev[mf.GetName()]; seen {
+			continue
+		}
+		switch mf.GetType() {
+		case dto.MetricType_COUNTER, dto.MetricType_HISTOGRAM, dto.MetricType_SUMMARY:
+			j.prev[mf.GetName()] = mf
+		default:
+			j.prev[mf.GetName()] = nil // a gauge shadows a later family of its name
+		}
+	}
+	j.tells.see(i, s)
+}
+
+// decreases records, per family in order of first appearance, the first
+// decrease between the previous scrape and scrape i.
+func (j *monotonicJudge) decreases(i int, fams []*dto.MetricFamily) {
+	for _, mf := range fams {
+		prev := j.prev[mf.GetName()]
+		if prev == nil || prev.GetType() != mf.GetType() {
+			continue
+		}
+		d, ok := firstDecrease(prev, mf)
+		if !ok {
+			continue
+		}
+		if k, seen := j.idx[d.family]; seen {
+			j.drops[k].steps++
+			continue
+		}
+		d.step = i
+		j.idx[d.family] = len(j.drops)
+		j.drops = append(j.drops, d)
+	}
+}
+
+func (j *monotonicJudge) Finish(p *checks.Pass) {
+	scrapes := j.scrapes
+	drops := slices.Clone(j.drops)
+	// The service's own counters first: they are what its users chart.
+	slices.SortStableFunc(drops, func(a, b drop) int {
+		return cmp.Or(cmp.Compare(a.step, b.step), compareBool(isRuntimeDefault(a.family), isRuntimeDefault(b.family)))
+	})
+	tell, v := j.tells.whoAnswered()
 	if v == sameProcess {
 		for _, d := range drops {
 			p.Reportf(d.family, "%s%s; no process_start_time_seconds, pid label or _created series shows which process answered, "+
@@ -113,37 +178,6 @@ func (d drop) moreText() string {
 		return ""
 	}
 	return " (" + strings.Join(parts, "; ") + ")"
-}
-
-// decreases lists, per family in order of first appearance, the first
-// decrease between consecutive scrapes.
-func decreases(scrapes []checks.Scrape) []drop {
-	var out []drop
-	idx := map[string]int{}
-	for i := 1; i < len(scrapes); i++ {
-		for _, mf := range scrapes[i].Families {
-			prev := scrapes[i-1].Family(mf.GetName())
-			if prev == nil || prev.GetType() != mf.GetType() {
-				continue
-			}
-			d, ok := firstDecrease(prev, mf)
-			if !ok {
-				continue
-			}
-			if j, seen := idx[d.family]; seen {
-				out[j].steps++
-				continue
-			}
-			d.step = i
-			idx[d.family] = len(out)
-			out = append(out, d)
-		}
-	}
-	// The service's own counters first: they are what its users chart.
-	slices.SortStableFunc(out, func(a, b drop) int {
-		return cmp.Or(cmp.Compare(a.step, b.step), compareBool(isRuntimeDefault(a.family), isRuntimeDefault(b.family)))
-	})
-	return out
 }
 
 // plural writes "1 thing" or "n things".
@@ -234,30 +268,24 @@ func familyList(drops []drop, n int) string {
 	return strings.Join(names, ", ")
 }
 
-// scrapeSet is the parsed scrapes with their place among all scrapes, so
-// that messages count the scrapes the way the report lists them.
+// scrapeSet names the parsed scrapes with their place among all scrapes,
+// so that messages count the scrapes the way the report lists them.
 type scrapeSet struct {
-	s   []checks.Scrape
-	pos []int // 1-based position of s[i] in Evidence.Scrapes
+	phase []string
+	pos   []int // 1-based position of the i-th parsed scrape in Evidence.Scrapes
 }
 
-func parsedScrapes(all []checks.Scrape) scrapeSet {
-	var ss scrapeSet
-	for i, s := range all {
-		if s.Parsed() {
-			ss.s = append(ss.s, s)
-			ss.pos = append(ss.pos, i+1)
-		}
-	}
-	return ss
+func (ss *scrapeSet) add(s *checks.Scrape) {
+	ss.phase = append(ss.phase, s.Phase)
+	ss.pos = append(ss.pos, s.Index+1)
 }
 
 // name names the i-th parsed scrape for messages: "scrape 3 (after-2)".
 func (ss scrapeSet) name(i int) string {
-	if i < 0 || i >= len(ss.s) {
+	if i < 0 || i >= len(ss.phase) {
 		return "an unknown scrape"
 	}
-	ph := ss.s[i].Phase
+	ph := ss.phase[i]
 	if ph == "" {
 		ph = "unnamed"
 	}
@@ -289,14 +317,93 @@ type observation struct {
 	text   string
 }
 
+// tells follows, scrape by scrape, what shows which process answered:
+// process_start_time_seconds, pid labels, the values of _created series.
+// It keeps one observation per scrape and tell, never the families.
+type tells struct {
+	start      identity
+	pids       map[string]*identity
+	aggregated map[string]bool
+	created    map[string]*identity
+	order      []string // created series keys, first seen first
+}
+
+func newTells() tells {
+	return tells{start: identity{ordered: true}, pids: map[string]*identity{}, aggregated: map[string]bool{}, created: map[string]*identity{}}
+}
+
+// see reads the i-th parsed scrape.
+func (t *tells) see(i int, s *checks.Scrape) {
+	t.seeStart(i, s)
+	idx := byName(s.Families)
+	for _, mf := range s.Families {
+		t.seePID(i, mf)
+		t.seeCreated(i, mf, idx)
+	}
+}
+
+// seeStart reads process_start_time_seconds (any prefix).
+func (t *tells) seeStart(i int, s *checks.Scrape) {
+	for _, mf := range s.Families {
+		if !strings.HasSuffix(mf.GetName(), "process_start_time_seconds") || len(mf.GetMetric()) == 0 {
+			continue
+		}
+		v := gaugeValue(firstSeries(mf))
+		t.start.subject, t.start.what = mf.GetName(), mf.GetName()
+		t.start.obs = append(t.start.obs, observation{scrape: i, value: v, text: formatValue(v)})
+		return
+	}
+}
+
+// seePID follows families whose series carry a pid label with one value
+// per scrape: a process labelling its own series. prometheus_client's
+// multiprocess mode writes one series per worker pid into every scrape, so
+// an aggregated endpoint shows several values at once and is not a tell.
+func (t *tells) seePID(i int, mf *dto.MetricFamily) {
+	name := mf.GetName()
+	pids := labelValues(mf, "pid")
+	if len(pids) > 1 {
+		t.aggregated[name] = true
+	}
+	if len(pids) != 1 {
+		return
+	}
+	id, ok := t.pids[name]
+	if !ok {
+		id = &identity{subject: name, what: "the pid label of " + name}
+		t.pids[name] = id
+	}
+	id.obs = append(id.obs, observation{scrape: i, text: pids[0]})
+}
+
+// seeCreated follows each series of prometheus_client's <name>_created
+// gauges: a series is created once per process, so its creation time coming
+// back to an earlier value means another process answered.
+func (t *tells) seeCreated(i int, mf *dto.MetricFamily, idx map[string]*dto.MetricFamily) {
+	if _, ok := createdPartner(mf, idx); !ok {
+		return
+	}
+	for _, m := range mf.GetMetric() {
+		key := mf.GetName() + seriesKey(m)
+		id, ok := t.created[key]
+		if !ok {
+			id = &identity{subject: mf.GetName(), what: mf.GetName() + strings.TrimSuffix(seriesKey(m), "{}"), ordered: true}
+			t.created[key] = id
+			t.order = append(t.order, key)
+		}
+		v := gaugeValue(m)
+		id.obs = append(id.obs, observation{scrape: i, value: v, text: formatValue(v)})
+	}
+}
+
 // whoAnswered looks for proof that several processes answered, most direct
 // tell first: process_start_time_seconds, a pid label, then _created series.
 // The first tell that changed wins; a tell that proves several processes
 // wins over one that only shows a change.
-func whoAnswered(scrapes []checks.Scrape) (identity, verdict) {
+func (t *tells) whoAnswered() (identity, verdict) {
 	var best identity
 	bestV := sameProcess
-	for _, id := range identities(scrapes) {
+	for _, id := range t.identities() {
 		if v := id.verdict(); v > bestV {
 			best, bestV = id, v
 		}
@@ -308,101 +415,40 @@ func whoAnswered(scrapes []checks.Scrape) (identity, verdict) {
 }
 
 // identities gathers the candidate tells in order of preference.
-func identities(scrapes []checks.Scrape) []identity {
+func (t *tells) identities() []identity {
 	var out []identity
-	if id, ok := startTimes(scrapes); ok {
+	if id, ok := t.startTimes(); ok {
 		out = append(out, id)
 	}
-	out = append(out, pidLabels(scrapes)...)
-	out = append(out, createdTimes(scrapes)...)
+	out = append(out, t.pidLabels()...)
+	out = append(out, t.createdTimes()...)
 	return out
 }
 
-// startTimes reads process_start_time_seconds (any prefix) per scrape.
-func startTimes(scrapes []checks.Scrape) (identity, bool) {
-	id := identity{ordered: true}
-	for i, s := range scrapes {
-		for _, mf := range s.Families {
-			if !strings.HasSuffix(mf.GetName(), "process_start_time_seconds") || len(mf.GetMetric()) == 0 {
-				continue
-			}
-			m := firstSeries(mf)
-			v := gaugeValue(m)
-			id.subject, id.what = mf.GetName(), mf.GetName()
-			id.obs = append(id.obs, observation{scrape: i, value: v, text: formatValue(v)})
-			break
-		}
-	}
-	return id, len(id.obs) > 1
-}
+// startTimes is the start-time tell, when two scrapes or more showed one.
+func (t *tells) startTimes() (identity, bool) { return t.start, len(t.start.obs) > 1 }
 
-// pidLabels finds families whose series carry a pid label with one value per
-// scrape: a process labelling its own series. prometheus_client's
-// multiprocess mode writes one series per worker pid into every scrape, so
-// an aggregated endpoint shows several values at once and is not a tell.
-func pidLabels(scrapes []checks.Scrape) []identity {
-	byFamily := map[string]*identity{}
-	aggregated := map[string]bool{}
-	for i, s := range scrapes {
-		for _, mf := range s.Families {
-			name := mf.GetName()
-			pids := labelValues(mf, "pid")
-			if len(pids) > 1 {
-				aggregated[name] = true
-			}
-			if len(pids) != 1 {
-				continue
-			}
-			id, ok := byFamily[name]
-			if !ok {
-				id = &identity{subject: name, what: "the pid label of " + name}
-				byFamily[name] = id
-			}
-			id.obs = append(id.obs, observation{scrape: i, text: pids[0]})
-		}
-	}
-	names := slices.Sorted(maps.Keys(byFamily))
+// pidLabels lists the pid tells of families that were never aggregated, in
+// name order.
+func (t *tells) pidLabels() []identity {
 	var out []identity
-	for _, name := range names {
-		if !aggregated[name] && len(byFamily[name].obs) > 1 {
-			out = append(out, *byFamily[name])
+	for _, name := range slices.Sorted(maps.Keys(t.pids)) {
+		if !t.aggregated[name] && len(t.pids[name].obs) > 1 {
+			out = append(out, *t.pids[name])
 		}
 	}
 	return out
 }
 
-// createdTimes follows each series of prometheus_client's <name>_created
-// gauges: a series is created once per process, so its creation time coming
-// back to an earlier value means another process answered. A single later
-// value is no tell: the service may have removed and recreated the series.
-// The first such series of each family is kept, in name order.
-func createdTimes(scrapes []checks.Scrape) []identity {
-	series := map[string]*identity{}
-	var order []string
-	for i, s := range scrapes {
-		idx := byName(s.Families)
-		for _, mf := range s.Families {
-			if _, ok := createdPartner(mf, idx); !ok {
-				continue
-			}
-			for _, m := range mf.GetMetric() {
-				key := mf.GetName() + seriesKey(m)
-				id, ok := series[key]
-				if !ok {
-					id = &identity{subject: mf.GetName(), what: mf.GetName() + strings.TrimSuffix(seriesKey(m), "{}"), ordered: true}
-					series[key] = id
-					order = append(order, key)
-				}
-				v := gaugeValue(m)
-				id.obs = append(id.obs, observation{scrape: i, value: v, text: formatValue(v)})
-			}
-		}
-	}
-	slices.Sort(order)
+// createdTimes lists, per family in name order of its series, the first
+// series whose creation time alternated. A single later value is no tell:
+// the service may have removed and recreated the series.
+func (t *tells) createdTimes() []identity {
+	order := slices.Sorted(slices.Values(t.order))
 	var out []identity
 	seen := map[string]bool{}
 	for _, key := range order {
-		id := series[key]
+		id := t.created[key]
 		if seen[id.subject] || !id.alternates() {
 			continue
 		}

@@ -158,10 +158,10 @@ func TestPIDLabels(t *testing.T) {
 		return b.String()
 	}
 	aggregated := []checks.Scrape{scrapeText(t, "a", pid("1", "2")), scrapeText(t, "b", pid("1", "2")), scrapeText(t, "c", pid("2"))}
-	assert.Empty(t, pidLabels(aggregated))
+	assert.Empty(t, seen(aggregated).pidLabels())
 
 	own := []checks.Scrape{scrapeText(t, "a", pid("1")), scrapeText(t, "b", pid("2")), scrapeText(t, "c", pid("1"))}
-	ids := pidLabels(own)
+	ids := seen(own).pidLabels()
 	require.Len(t, ids, 1)
 	assert.Equal(t, "inprogress", ids[0].subject)
 	assert.Equal(t, severalProcesses, ids[0].verdict())
@@ -173,10 +173,19 @@ func TestCreatedRecreatedSeriesIsNoTell(t *testing.T) {
 	exp := func(created float64) string {
 		return fmt.Sprintf("# TYPE jobs_total counter\njobs_total 1\n# TYPE jobs_created gauge\njobs_created %g\n", created)
 	}
-	assert.Empty(t, createdTimes([]checks.Scrape{scrapeText(t, "a", exp(10)), scrapeText(t, "b", exp(20)), scrapeText(t, "c", exp(20))}))
-	ids := createdTimes([]checks.Scrape{scrapeText(t, "a", exp(10)), scrapeText(t, "b", exp(20)), scrapeText(t, "c", exp(10))})
+	assert.Empty(t, seen([]checks.Scrape{scrapeText(t, "a", exp(10)), scrapeText(t, "b", exp(20)), scrapeText(t, "c", exp(20))}).createdTimes())
+	ids := seen([]checks.Scrape{scrapeText(t, "a", exp(10)), scrapeText(t, "b", exp(20)), scrapeText(t, "c", exp(10))}).createdTimes()
 	require.Len(t, ids, 1)
 	assert.Equal(t, "jobs_created", ids[0].subject)
+}
+
+// seen is the tells of a series of parsed scrapes.
+func seen(scrapes []checks.Scrape) *tells {
+	t := newTells()
+	for i := range scrapes {
+		t.see(i, &scrapes[i])
+	}
+	return &t
 }
 
 func TestLetter(t *testing.T) {

@@ -46,8 +46,6 @@ the suffix.`,
 		Node:   "name Counters <name>_total; rename gauges that end in _total",
 		Python: "use Counter for things that only go up (it adds _total); rename Gauges that end in _total",
 	},
-	Needs: []checks.Need{checks.NeedFamilies},
-	Check: func(p *checks.Pass) {
-		lintEach(p, func(mf *dto.MetricFamily) []string { return errTexts(validations.LintCounter(mf)) })
-	},
+	Needs:   []checks.Need{checks.NeedFamilies},
+	Scrapes: lintEach(func(mf *dto.MetricFamily) []string { return errTexts(validations.LintCounter(mf)) }),
 }

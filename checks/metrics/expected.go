@@ -42,19 +42,40 @@ does not serve is missing the same way:
 		Node:   "register the metric on the registry /metrics serves (prom-client's default register) under the declared name",
 		Python: "create the metric on the registry the metrics endpoint serves (prometheus_client.REGISTRY) under the declared name",
 	},
-	Needs: []checks.Need{checks.NeedFamilies},
-	Check: checkExpected,
+	Needs:   []checks.Need{checks.NeedFamilies},
+	Scrapes: newExpectedJudge,
 }
 
-func checkExpected(p *checks.Pass) {
-	if len(p.Expect.RequiredMetrics) == 0 {
+// expectedJudge keeps which declared metrics the last parsed scrape exposed.
+type expectedJudge struct {
+	want    []string
+	url     string
+	exposed []bool
+}
+
+func newExpectedJudge(ev *checks.Evidence) checks.ScrapeJudge {
+	return &expectedJudge{want: ev.Expect.RequiredMetrics}
+}
+
+func (j *expectedJudge) Scrape(s *checks.Scrape) {
+	if !s.Parsed() {
+		return
+	}
+	j.url = s.URL
+	j.exposed = make([]bool, len(j.want))
+	for i, name := range j.want {
+		j.exposed[i] = exposes(s.Families, name)
+	}
+}
+
+func (j *expectedJudge) Finish(p *checks.Pass) {
+	if len(j.want) == 0 {
 		p.Skip("no metric declared in expect.required_metrics (or --expect-metric)")
 		return
 	}
-	s, _ := p.LastScrape()
-	for _, name := range p.Expect.RequiredMetrics {
-		if !exposes(s.Families, name) {
-			p.Reportf(name, "declared metric %s is not in the last scrape (%s)", name, s.URL)
+	for i, name := range j.want {
+		if !j.exposed[i] {
+			p.Reportf(name, "declared metric %s is not in the last scrape (%s)", name, j.url)
 		}
 	}
 }

@@ -11,25 +11,6 @@ import (
 	"github.com/obslint/obslint/checks"
 )
 
-// lintFamilies returns the families a per-family rule judges: those of the
-// last parsed scrape, then any that only an earlier scrape exposed (a family
-// can vanish, e.g. when a worker without it answers the second scrape).
-// Nameless families, which no parser should build, are left out.
-func lintFamilies(e *checks.Evidence) []*dto.MetricFamily {
-	scrapes := e.ParsedScrapes()
-	seen := map[string]bool{}
-	var out []*dto.MetricFamily
-	for i := len(scrapes) - 1; i >= 0; i-- {
-		for _, mf := range scrapes[i].Families {
-			if mf.GetName() != "" && !seen[mf.GetName()] {
-				seen[mf.GetName()] = true
-				out = append(out, mf)
-			}
-		}
-	}
-	return out
-}
-
 // byName indexes families by name.
 func byName(fams []*dto.MetricFamily) map[string]*dto.MetricFamily {
 	m := make(map[string]*dto.MetricFamily, len(fams))
@@ -57,7 +38,18 @@ var processDefaults = []string{
 // `nodejs_active_handles_total` is a gauge), so rules note them instead of
 // failing.
 func Library(mf *dto.MetricFamily, fams map[string]*dto.MetricFamily, profile string) string {
-	name := mf.GetName()
+	return library(mf.GetName(), mf.GetType(), func(name string) (dto.MetricType, bool) {
+		f, ok := fams[name]
+		return f.GetType(), ok
+	}, profile)
+}
+
+// typeOf says the type of a family by name, and whether there is one.
+type typeOf func(name string) (dto.MetricType, bool)
+
+// library is Library for a family known by name and type, its partners
+// looked up with types.
+func library(name string, t dto.MetricType, types typeOf, profile string) string {
 	switch {
 	case strings.Contains(name, "nodejs_eventloop_utilization_"):
 		return "@prometheus-io/client's collectDefaultMetrics"
@@ -74,7 +66,7 @@ func Library(mf *dto.MetricFamily, fams map[string]*dto.MetricFamily, profile st
 		}
 		return "the client library's process collector"
 	}
-	if base, ok := createdPartner(mf, fams); ok {
+	if base, ok := createdBase(name, t, types); ok {
 		return fmt.Sprintf("prometheus_client, as the _created series of %s", base)
 	}
 	return ""
@@ -91,16 +83,22 @@ func isProcessDefault(name string) bool {
 // prometheus_client writes beside a counter, histogram or summary, and
 // returns the partner's name.
 func createdPartner(mf *dto.MetricFamily, fams map[string]*dto.MetricFamily) (string, bool) {
-	name := mf.GetName()
-	t := mf.GetType()
+	return createdBase(mf.GetName(), mf.GetType(), func(name string) (dto.MetricType, bool) {
+		f, ok := fams[name]
+		return f.GetType(), ok
+	})
+}
+
+// createdBase is createdPartner for a family known by name and type.
+func createdBase(name string, t dto.MetricType, types typeOf) (string, bool) {
 	if !strings.HasSuffix(name, "_created") || (t != dto.MetricType_GAUGE && t != dto.MetricType_UNTYPED) {
 		return "", false
 	}
 	base := strings.TrimSuffix(name, "_created")
-	if c, ok := fams[base+"_total"]; ok && (c.GetType() == dto.MetricType_COUNTER || c.GetType() == dto.MetricType_UNTYPED) {
+	if ct, ok := types(base + "_total"); ok && (ct == dto.MetricType_COUNTER || ct == dto.MetricType_UNTYPED) {
 		return base + "_total", true
 	}
-	if h, ok := fams[base]; ok && (h.GetType() == dto.MetricType_HISTOGRAM || h.GetType() == dto.MetricType_SUMMARY) {
+	if ht, ok := types(base); ok && (ht == dto.MetricType_HISTOGRAM || ht == dto.MetricType_SUMMARY) {
 		return base, true
 	}
 	return "", false
@@ -114,23 +112,6 @@ func reportFamily(p *checks.Pass, lib, family, msg string) {
 		return
 	}
 	p.Reportf(family, "%s", msg)
-}
-
-// lintEach runs a per-family validation over every family to lint and
-// reports each distinct message once per family.
-func lintEach(p *checks.Pass, validate func(mf *dto.MetricFamily) []string) {
-	fams := lintFamilies(p.Evidence)
-	idx := byName(fams)
-	for _, mf := range fams {
-		lib := Library(mf, idx, p.Target.Profile)
-		seen := map[string]bool{}
-		for _, msg := range validate(mf) {
-			if !seen[msg] {
-				seen[msg] = true
-				reportFamily(p, lib, mf.GetName(), msg)
-			}
-		}
-	}
 }
 
 // errTexts turns validation errors into their messages.

@@ -38,8 +38,8 @@ means a hand-built exposition or an OpenMetrics-style counter served as text:
 		Node:   "pass a help text to every new Counter/Gauge/Histogram/Summary({ name, help })",
 		Python: "pass a non-empty documentation string to every Counter/Gauge/Histogram/Summary",
 	},
-	Needs: []checks.Need{checks.NeedFamilies},
-	Check: func(p *checks.Pass) { lintEach(p, helpProblems) },
+	Needs:   []checks.Need{checks.NeedFamilies},
+	Scrapes: lintEach(helpProblems),
 }
 
 func helpProblems(mf *dto.MetricFamily) []string {

@@ -41,34 +41,33 @@ custom collector write cumulative counts, the ` + "`+Inf`" + ` bucket, ` + "`_su
 		Node:   "declare Histogram buckets in increasing order (or use linearBuckets/exponentialBuckets)",
 		Python: "use prometheus_client.Histogram, or give HistogramMetricFamily sorted cumulative buckets ending in +Inf, and sum_value",
 	},
-	Needs: []checks.Need{checks.NeedFamilies},
-	Check: checkHistograms,
+	Needs:   []checks.Need{checks.NeedFamilies},
+	Scrapes: lintEach(brokenSeries),
 }
 
-func checkHistograms(p *checks.Pass) {
-	fams := lintFamilies(p.Evidence)
-	idx := byName(fams)
-	for _, mf := range fams {
-		if t := mf.GetType(); t != dto.MetricType_HISTOGRAM && t != dto.MetricType_GAUGE_HISTOGRAM {
-			continue
-		}
-		var first string
-		broken := 0
-		for _, m := range mf.GetMetric() {
-			if msg := histogramProblem(m.GetHistogram()); msg != "" {
-				if broken == 0 {
-					first = fmt.Sprintf("series %s: %s", describeSeries(m), msg)
-				}
-				broken++
+// brokenSeries names the first broken series of a histogram family and
+// counts the others; nothing for other families.
+func brokenSeries(mf *dto.MetricFamily) []string {
+	if t := mf.GetType(); t != dto.MetricType_HISTOGRAM && t != dto.MetricType_GAUGE_HISTOGRAM {
+		return nil
+	}
+	var first string
+	broken := 0
+	for _, m := range mf.GetMetric() {
+		if msg := histogramProblem(m.GetHistogram()); msg != "" {
+			if broken == 0 {
+				first = fmt.Sprintf("series %s: %s", describeSeries(m), msg)
 			}
-		}
-		if broken > 1 {
-			first += fmt.Sprintf(" (and %d more broken series)", broken-1)
-		}
-		if broken > 0 {
-			reportFamily(p, Library(mf, idx, p.Target.Profile), mf.GetName(), first)
+			broken++
 		}
 	}
+	if broken > 1 {
+		first += fmt.Sprintf(" (and %d more broken series)", broken-1)
+	}
+	if broken == 0 {
+		return nil
+	}
+	return []string{first}
 }
 
 // histogramProblem says what is wrong with one classic histogram series, ""

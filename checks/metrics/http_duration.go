@@ -52,8 +52,8 @@ route ` + "`route`|`path`|`handler`|`http_route`" + `; status ` + "`status`|`cod
 		Node:   "add a prom-client Histogram http_request_duration_seconds with labelNames ['method','route','status_code'] observed in middleware",
 		Python: "add a prometheus_client Histogram http_request_duration_seconds with labels method, route, status_code observed in middleware",
 	},
-	Needs: []checks.Need{checks.NeedFamilies},
-	Check: checkHTTPServerDuration,
+	Needs:   []checks.Need{checks.NeedFamilies},
+	Scrapes: newDurationJudge,
 }
 
 // DurationNames are the conventional names of the HTTP server duration
@@ -103,16 +103,33 @@ func Roles(mf *dto.MetricFamily) LabelRoles {
 	return LabelRoles{Method: pick(MethodLabels), Route: pick(RouteLabels), Status: pick(StatusLabels)}
 }
 
-func checkHTTPServerDuration(p *checks.Pass) {
-	s, _ := p.LastScrape()
-	mf, ok := DurationFamily(s, p.Expect.DurationMetric)
+// durationJudge keeps the duration family of the last parsed scrape, and
+// the near misses of its other families.
+type durationJudge struct {
+	declared string
+	last     checks.Scrape
+	near     []string
+}
+
+func newDurationJudge(ev *checks.Evidence) checks.ScrapeJudge {
+	return &durationJudge{declared: ev.Expect.DurationMetric}
+}
+
+func (j *durationJudge) Scrape(s *checks.Scrape) {
+	if s.Parsed() {
+		j.last, j.near = durationOnly(s, j.declared), nearMisses(s.Families)
+	}
+}
+
+func (j *durationJudge) Finish(p *checks.Pass) {
+	mf, ok := DurationFamily(j.last, p.Expect.DurationMetric)
 	if !ok {
 		msg := "no HTTP server duration histogram: expected http_request_duration_seconds or http_server_request_duration_seconds"
 		if p.Expect.DurationMetric != "" {
 			msg = fmt.Sprintf("the declared duration metric %s is not exposed, nor http_request_duration_seconds or http_server_request_duration_seconds", p.Expect.DurationMetric)
 		}
-		if near := nearMisses(s.Families); len(near) > 0 {
-			msg += fmt.Sprintf("; found %s: rename it, or declare it as expect.duration_metric if it is one", strings.Join(near, ", "))
+		if len(j.near) > 0 {
+			msg += fmt.Sprintf("; found %s: rename it, or declare it as expect.duration_metric if it is one", strings.Join(j.near, ", "))
 		}
 		p.Reportf("http_request_duration_seconds", "%s", msg)
 		return

@@ -57,8 +57,8 @@ with the route template and the final status.`,
 		Node:   "register the metrics middleware before the routes and observe on res.on('finish') with req.route.path and res.statusCode",
 		Python: "observe the histogram in an HTTP middleware (after call_next, including exceptions) with the route template and final status",
 	},
-	Needs: []checks.Need{checks.NeedTwoScrapes, checks.NeedProbes},
-	Check: checkHTTPTraffic,
+	Needs:   []checks.Need{checks.NeedTwoScrapes, checks.NeedProbes},
+	Scrapes: newTrafficJudge,
 }
 
 // probeGroup is the probes of one route template and status.
@@ -72,9 +72,46 @@ func (g probeGroup) subject() string {
 	return strings.TrimSpace(g.Route + " " + strconv.Itoa(g.Status))
 }
 
-func checkHTTPTraffic(p *checks.Pass) {
-	scrapes := p.ParsedScrapes()
-	first, last := scrapes[0], scrapes[len(scrapes)-1]
+// trafficJudge keeps the duration family of the first and the last parsed
+// scrape, and the start times of every scrape.
+type trafficJudge struct {
+	declared    string
+	first, last checks.Scrape // holding the duration families only
+	n           int
+	start       tells
+}
+
+func newTrafficJudge(ev *checks.Evidence) checks.ScrapeJudge {
+	return &trafficJudge{declared: ev.Expect.DurationMetric, start: newTells()}
+}
+
+func (j *trafficJudge) Scrape(s *checks.Scrape) {
+	if !s.Parsed() {
+		return
+	}
+	kept := durationOnly(s, j.declared)
+	if j.n == 0 {
+		j.first = kept
+	}
+	j.last = kept
+	j.start.seeStart(j.n, s)
+	j.n++
+}
+
+// durationOnly is the scrape with only the families DurationFamily may pick.
+func durationOnly(s *checks.Scrape, declared string) checks.Scrape {
+	out := *s
+	out.Families, out.Body = nil, nil
+	for _, mf := range s.Families {
+		if mf.GetName() == declared || slices.Contains(DurationNames, mf.GetName()) {
+			out.Families = append(out.Families, mf)
+		}
+	}
+	return out
+}
+
+func (j *trafficJudge) Finish(p *checks.Pass) {
+	first, last := j.first, j.last
 	mf, ok := DurationFamily(last, p.Expect.DurationMetric)
 	if !ok {
 		p.Skip("no HTTP server duration histogram is exposed (see metrics/http-server-duration)")
@@ -89,7 +126,7 @@ func checkHTTPTraffic(p *checks.Pass) {
 	// workers each serving its own registry, the probes spread over workers
 	// and each scrape shows one of them. metrics/counter-monotonic reports
 	// that fault; counting here too would only add noise.
-	if id, ok := startTimes(scrapes); ok {
+	if id, ok := j.start.startTimes(); ok {
 		if n := distinctValues(id); n > 1 {
 			p.Skip("%s took %d values over the scrapes: several processes (or restarts) answered the metrics endpoint, so the counts before and after probing are not comparable (see metrics/counter-monotonic)", id.subject, n)
 			return

@@ -50,35 +50,76 @@ span attributes, where they belong.`,
 		Node:   "label with req.route.path (the template) and move ids to logs/span attributes",
 		Python: "label with request.scope['route'].path (the template) and move ids to logs/span attributes",
 	},
-	Needs: []checks.Need{checks.NeedFamilies},
-	Check: checkLabelCardinality,
+	Needs:   []checks.Need{checks.NeedFamilies},
+	Scrapes: newCardinalityJudge,
 }
 
 // deniedLabels are label names (lower case, without '_' and '-') that name
 // an unbounded dimension.
 var deniedLabels = []string{"userid", "email", "sessionid", "requestid", "traceid", "spanid", "url", "uri"}
 
-func checkLabelCardinality(p *checks.Pass) {
-	fams := lintFamilies(p.Evidence)
-	idx := byName(fams)
-	probed := probedValues(p.Probes)
-	grew := seriesGrowth(p.ParsedScrapes())
-	for _, mf := range fams {
-		name := mf.GetName()
-		if Library(mf, idx, p.Target.Profile) != "" {
+// labelFinding is one unbounded label of a family: why ("" for a denied
+// name) and an example value.
+type labelFinding struct{ label, why, value string }
+
+// cardinalityJudge keeps, per family, its unbounded labels, and the series
+// counts of the first and the last parsed scrape to say how much it grew.
+type cardinalityJudge struct {
+	probed      map[string]string
+	fams        latest[[]labelFinding]
+	first, last map[string]int
+}
+
+func newCardinalityJudge(ev *checks.Evidence) checks.ScrapeJudge {
+	return &cardinalityJudge{probed: probedValues(ev.Probes)}
+}
+
+func (j *cardinalityJudge) Scrape(s *checks.Scrape) {
+	if !s.Parsed() {
+		return
+	}
+	j.fams.see(s, j.unbounded)
+	counts := make(map[string]int, len(s.Families))
+	for _, mf := range s.Families {
+		if _, ok := counts[mf.GetName()]; !ok {
+			counts[mf.GetName()] = len(mf.GetMetric())
+		}
+	}
+	if j.first == nil {
+		j.first = counts
+	}
+	j.last = counts
+}
+
+func (j *cardinalityJudge) unbounded(mf *dto.MetricFamily) []labelFinding {
+	var out []labelFinding
+	roles := Roles(mf)
+	for _, ln := range familyLabels(mf) {
+		if deniedLabel(ln) {
+			out = append(out, labelFinding{label: ln})
 			continue
 		}
-		roles := Roles(mf)
-		for _, ln := range familyLabels(mf) {
-			if deniedLabel(ln) {
-				p.Reportf(name, "label %q names an unbounded dimension: one series per value%s", ln, grew[name])
-				continue
-			}
-			if !judgedLabel(name, ln, roles) {
-				continue
-			}
-			if v, why := firstIDValue(mf, ln, probed); why != "" {
-				p.Reportf(name, "label %q carries %s (e.g. %q): one series per value%s", ln, why, v, grew[name])
+		if !judgedLabel(mf.GetName(), ln, roles) {
+			continue
+		}
+		if v, why := firstIDValue(mf, ln, j.probed); why != "" {
+			out = append(out, labelFinding{label: ln, why: why, value: v})
+		}
+	}
+	return out
+}
+
+func (j *cardinalityJudge) Finish(p *checks.Pass) {
+	grew := seriesGrowth(j.first, j.last)
+	for _, e := range j.fams.ordered() {
+		if len(e.v) == 0 || j.fams.lib(e, p.Target.Profile) != "" {
+			continue
+		}
+		for _, f := range e.v {
+			if f.why == "" {
+				p.Reportf(e.name, "label %q names an unbounded dimension: one series per value%s", f.label, grew[e.name])
+			} else {
+				p.Reportf(e.name, "label %q carries %s (e.g. %q): one series per value%s", f.label, f.why, f.value, grew[e.name])
 			}
 		}
 	}
@@ -193,20 +234,12 @@ func probedValues(probes []checks.Probe) map[string]string {
 }
 
 // seriesGrowth describes, per family, how much it grew from the first to
-// the last parsed scrape; empty when it did not.
-func seriesGrowth(scrapes []checks.Scrape) map[string]string {
+// the last parsed scrape (series counts per family); empty when it did not.
+func seriesGrowth(first, last map[string]int) map[string]string {
 	out := map[string]string{}
-	if len(scrapes) < 2 {
-		return out
-	}
-	first, last := scrapes[0], scrapes[len(scrapes)-1]
-	for _, mf := range last.Families {
-		before := 0
-		if old := first.Family(mf.GetName()); old != nil {
-			before = len(old.GetMetric())
-		}
-		if after := len(mf.GetMetric()); after > before {
-			out[mf.GetName()] = fmt.Sprintf("; the family grew from %d to %d series while probing", before, after)
+	for name, after := range last {
+		if before := first[name]; after > before {
+			out[name] = fmt.Sprintf("; the family grew from %d to %d series while probing", before, after)
 		}
 	}
 	return out

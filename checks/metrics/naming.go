@@ -53,8 +53,8 @@ keep the type out of the name and leave ` + "`up`" + `, ` + "`scrape_*`" + ` and
 		Node:   "rename the metric/label to snake_case ASCII; with express-prom-bundle set includeUp: false",
 		Python: "rename the metric/label to snake_case ASCII without ':' or the type in the name",
 	},
-	Needs: []checks.Need{checks.NeedFamilies},
-	Check: func(p *checks.Pass) { lintEach(p, namingProblems) },
+	Needs:   []checks.Need{checks.NeedFamilies},
+	Scrapes: lintEach(namingProblems),
 }
 
 // syntheticNames are the series Prometheus itself adds to every target.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"slices"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
@@ -58,33 +57,44 @@ exposition.`,
 		Node:   "expose one registry (or Registry.merge) with register.metrics(); never concatenate expositions",
 		Python: "expose one CollectorRegistry with generate_latest(); in multiprocess mode register metrics only on the default registry",
 	},
-	Needs: []checks.Need{checks.NeedScrape},
-	Check: checkParse,
+	Needs:   []checks.Need{checks.NeedScrape},
+	Scrapes: newParseJudge,
 }
 
-func checkParse(p *checks.Pass) {
-	if !slices.ContainsFunc(p.Scrapes, func(s checks.Scrape) bool { return len(s.Body) > 0 }) {
+// parseJudge keeps the problems of every scrape with a body, in order.
+type parseJudge struct {
+	bodies   bool
+	findings []metadataProblem
+}
+
+func newParseJudge(*checks.Evidence) checks.ScrapeJudge { return &parseJudge{} }
+
+func (j *parseJudge) Scrape(s *checks.Scrape) {
+	if len(s.Body) == 0 {
+		return
+	}
+	j.bodies = true
+	if s.ParseErr != "" {
+		j.findings = append(j.findings, metadataProblem{parseErrSubject(s.ParseErr), s.ParseErr})
+	}
+	if s.Truncated {
+		j.findings = append(j.findings, metadataProblem{"exposition", fmt.Sprintf("the exposition was cut at the size limit (%d bytes): the end of it was not judged", len(s.Body))})
+	}
+	for _, mf := range s.Families {
+		if msg := duplicateSeries(mf); msg != "" {
+			j.findings = append(j.findings, metadataProblem{mf.GetName(), msg})
+		}
+	}
+	j.findings = append(j.findings, strayMetadata(*s)...)
+}
+
+func (j *parseJudge) Finish(p *checks.Pass) {
+	if !j.bodies {
 		p.Skip("no scrape returned a body (see metrics/endpoint)")
 		return
 	}
-	for _, s := range p.Scrapes {
-		if len(s.Body) == 0 {
-			continue
-		}
-		if s.ParseErr != "" {
-			p.Reportf(parseErrSubject(s.ParseErr), "%s", s.ParseErr)
-		}
-		if s.Truncated {
-			p.Reportf("exposition", "the exposition was cut at the size limit (%d bytes): the end of it was not judged", len(s.Body))
-		}
-		for _, mf := range s.Families {
-			if msg := duplicateSeries(mf); msg != "" {
-				p.Reportf(mf.GetName(), "%s", msg)
-			}
-		}
-		for _, m := range strayMetadata(s) {
-			p.Reportf(m.name, "%s", m.msg)
-		}
+	for _, f := range j.findings {
+		p.Reportf(f.name, "%s", f.msg)
 	}
 }
 

@@ -52,8 +52,8 @@ default ` + "`REGISTRY`" + ` (Python).`,
 		Node:   "call collectDefaultMetrics({ register }) once on the registry served at /metrics",
 		Python: "serve prometheus_client's default REGISTRY (make_asgi_app() / generate_latest()), which carries the process, gc and platform collectors",
 	},
-	Needs: []checks.Need{checks.NeedFamilies},
-	Check: checkRuntimeDefaults,
+	Needs:   []checks.Need{checks.NeedFamilies},
+	Scrapes: newDefaultsJudge,
 }
 
 // runtimeDefaults are the families each profile's library exposes by default.
@@ -65,22 +65,47 @@ var runtimeDefaults = map[string][]string{
 	checks.ProfilePython: {"process_cpu_seconds_total", "python_gc_objects_collected_total", "python_info"},
 }
 
-func checkRuntimeDefaults(p *checks.Pass) {
+// defaultsJudge keeps, per family, what multiprocess mode is recognised by
+// (famTraits), and whether any OpenMetrics body had a _created sample.
+type defaultsJudge struct {
+	fams      latest[famTraits]
+	omCreated bool
+}
+
+// famTraits is what multiprocessMode reads of a family.
+type famTraits struct {
+	pidGauge bool // a gauge with a pid label
+	created  bool // a parser put _created samples into its series
+}
+
+func newDefaultsJudge(*checks.Evidence) checks.ScrapeJudge { return &defaultsJudge{} }
+
+func (j *defaultsJudge) Scrape(s *checks.Scrape) {
+	j.fams.see(s, func(mf *dto.MetricFamily) famTraits {
+		return famTraits{
+			pidGauge: mf.GetType() == dto.MetricType_GAUGE && slices.Contains(familyLabels(mf), "pid"),
+			created:  hasCreatedTimestamp(mf),
+		}
+	})
+	j.omCreated = j.omCreated || s.Parsed() && openMetricsCreated(*s)
+}
+
+func (j *defaultsJudge) Finish(p *checks.Pass) {
 	want, ok := runtimeDefaults[p.Target.Profile]
 	if !ok {
 		p.Skip("the profile is unknown (%s), so its default metrics are unknown; set --profile", orNone(p.Target.ProfileReason))
 		return
 	}
-	fams := lintFamilies(p.Evidence)
+	fams := j.fams.ordered()
 	var missing []string
 	for _, name := range want {
-		if !slices.ContainsFunc(fams, func(mf *dto.MetricFamily) bool { return strings.HasSuffix(mf.GetName(), name) }) {
+		if !slices.ContainsFunc(fams, func(e *famEntry[famTraits]) bool { return strings.HasSuffix(e.name, name) }) {
 			missing = append(missing, name)
 		}
 	}
-	none := !slices.ContainsFunc(fams, func(mf *dto.MetricFamily) bool { return isRuntimeDefault(mf.GetName()) })
+	none := !slices.ContainsFunc(fams, func(e *famEntry[famTraits]) bool { return isRuntimeDefault(e.name) })
 	if none && len(missing) > 0 && p.Target.Profile == checks.ProfilePython {
-		if why := multiprocessMode(fams, p.ParsedScrapes()); why != "" {
+		if why := j.multiprocessMode(fams); why != "" {
 			p.Notef(missing[0], "%s missing: this looks like prometheus_client's multiprocess mode (%s), where /metrics is built from the workers' value files "+
 				"and the process, gc and platform collectors cannot run, so the defaults cannot be served; nothing to fix if so "+
 				"(if it is not multiprocess mode, serve the default REGISTRY)", strings.Join(missing, ", "), why)
@@ -113,25 +138,24 @@ func isRuntimeDefault(name string) bool {
 // counters and histograms without a single _created series (the value files
 // hold no creation time; every other prometheus_client registry writes one
 // per series unless PROMETHEUS_DISABLE_CREATED_SERIES is set). It returns ""
-// when neither holds. scrapes are read for OpenMetrics _created samples,
+// when neither holds. OpenMetrics bodies are read for _created samples,
 // which the parsed families do not keep (checks.ParseExposition).
-func multiprocessMode(fams []*dto.MetricFamily, scrapes []checks.Scrape) string {
-	idx := byName(fams)
+func (j *defaultsJudge) multiprocessMode(fams []*famEntry[famTraits]) string {
 	counted, created := false, false
-	for _, mf := range fams {
-		if mf.GetType() == dto.MetricType_GAUGE && slices.Contains(familyLabels(mf), "pid") {
-			return "a pid label on the gauge " + mf.GetName()
+	for _, e := range fams {
+		if e.v.pidGauge {
+			return "a pid label on the gauge " + e.name
 		}
-		switch mf.GetType() {
+		switch e.typ {
 		case dto.MetricType_COUNTER, dto.MetricType_HISTOGRAM, dto.MetricType_SUMMARY:
 			counted = true
-			created = created || hasCreatedTimestamp(mf)
+			created = created || e.v.created
 		}
-		if _, ok := createdPartner(mf, idx); ok {
+		if _, ok := createdBase(e.name, e.typ, j.fams.types); ok {
 			created = true
 		}
 	}
-	if counted && !created && !slices.ContainsFunc(scrapes, openMetricsCreated) {
+	if counted && !created && !j.omCreated {
 		return "counters and histograms without any _created series"
 	}
 	return ""

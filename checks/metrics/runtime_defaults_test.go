@@ -30,7 +30,9 @@ func TestMultiprocessMode(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fams, err := checks.ParseExposition([]byte(tt.body), tt.ct)
 			require.NoError(t, err)
-			got := multiprocessMode(fams, []checks.Scrape{{ContentType: tt.ct, Body: []byte(tt.body), Families: fams}})
+			j := &defaultsJudge{}
+			j.Scrape(&checks.Scrape{ContentType: tt.ct, Body: []byte(tt.body), Families: fams})
+			got := j.multiprocessMode(j.fams.ordered())
 			if tt.want == "" {
 				assert.Empty(t, got)
 			} else {

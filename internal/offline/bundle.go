@@ -47,15 +47,17 @@ func WriteDir(dir string, ev *checks.Evidence) error {
 	errs = append(errs, write("README.txt", []byte(bundleReadme)))
 
 	var entries []scrapeOverride
-	for i, s := range ev.Scrapes {
+	for i := range ev.Scrapes {
+		s := &ev.Scrapes[i]
 		o := scrapeOverride{Phase: s.Phase, Status: s.Status, ContentType: s.ContentType, Error: s.Err,
 			URL: s.URL, Time: s.Time, Duration: s.Duration, Truncated: s.Truncated}
 		if s.Err == "" {
 			o.File = fmt.Sprintf("metrics-%d%s", i+1, extensionFor(s.ContentType))
 			// Non-2xx answers are not parsed by the scraper: say so, or the
 			// replay would parse an error page.
-			o.NotParsed = len(s.Families) == 0 && s.ParseErr == "" && len(s.Body) > 0
-			errs = append(errs, write(o.File, s.Body))
+			o.NotParsed = s.NotParsed
+			body, err := s.ReadBody()
+			errs = append(errs, err, write(o.File, body))
 		}
 		entries = append(entries, o)
 	}

@@ -468,9 +468,7 @@ func applyScrapeOverrides(ev *checks.Evidence, dir string, files []string) error
 			s.Time, s.Duration = o.Time, o.Duration
 		}
 		s.Truncated = s.Truncated || o.Truncated
-		if o.NotParsed {
-			s.Families, s.ParseErr = nil, ""
-		}
+		s.NotParsed = o.NotParsed
 		out = append(out, s)
 	}
 	ev.Scrapes = out

