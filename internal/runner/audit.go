@@ -141,7 +141,7 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 	}
 	ph.done("start")
 
-	sopt := scrape.Options{Timeout: probeTimeout, MaxBytes: s.Limits.MaxScrapeBytes}
+	sopt := scrape.Options{Timeout: probeTimeout, MaxBytes: s.Limits.MaxScrapeBytes, Bodies: scrape.NewBodies()}
 	if err := probeAndScrape(ctx, ev, cfg, base, metricsURL, sopt, probeTimeout, ph); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCapture, err)
 	}

@@ -91,8 +91,9 @@ const probeSettle = 100 * time.Millisecond
 // 2), a miss takes 0.37^12 ≈ 6e-6 or 0.5^12 ≈ 2.4e-4; with the measured
 // ones 0.11^12 ≈ 3e-12 and 0.43^12 ≈ 4e-5. Each scrape of a small service
 // takes a few milliseconds, so the series costs about 12 × 27 ms ≈ 0.35 s.
-// The byte budget keeps a huge exposition from being held 12 times.
-var afterScrapes = scrape.Series{N: 12, Gap: 25 * time.Millisecond, MaxBytes: 64 << 20}
+// The bodies wait on disk (scrape.Bodies) and the judge parses one at a
+// time, so a huge exposition costs one parse, not thirteen.
+var afterScrapes = scrape.Series{N: 12, Gap: 25 * time.Millisecond}
 
 // Run launches, probes, scrapes and stops the service.
 func Run(ctx context.Context, s Settings) (*Capture, error) {
@@ -156,7 +157,7 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 	ph.done("start")
 	say("ready")
 
-	sopt := scrape.Options{Timeout: probeTimeout, MaxBytes: s.Limits.MaxScrapeBytes}
+	sopt := scrape.Options{Timeout: probeTimeout, MaxBytes: s.Limits.MaxScrapeBytes, Bodies: scrape.NewBodies()}
 	ev := &checks.Evidence{
 		Target: checks.Target{URL: base, MetricsURL: metricsURL, Command: s.Command},
 		Expect: cfg.Expect.Expectations(),

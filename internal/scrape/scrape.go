@@ -38,6 +38,9 @@ const (
 type Options struct {
 	Timeout  time.Duration // whole request, headers and body
 	MaxBytes int64         // body cap, after gzip decoding
+	// Bodies, when set, takes each body once it is read (see Bodies), so
+	// that a series of scrapes does not hold its bodies in memory.
+	Bodies *Bodies
 }
 
 // client does not set Accept-Encoding itself, so Go's transport asks for gzip
@@ -97,6 +100,9 @@ func Fetch(ctx context.Context, url, phase string, opt Options) checks.Scrape {
 		// misleading parse error to the status finding. Body stays.
 		s.NotParsed = true
 	}
+	if opt.Bodies != nil {
+		opt.Bodies.Keep(&s)
+	}
 	return s
 }
 
@@ -104,19 +110,14 @@ func Fetch(ctx context.Context, url, phase string, opt Options) checks.Scrape {
 type Series struct {
 	N   int           // scrapes at most
 	Gap time.Duration // pause before each scrape after the first
-	// MaxBytes stops the series once the bodies fetched so far add up to
-	// it: a huge exposition is judged on fewer scrapes rather than filling
-	// memory (every scrape keeps its body and parsed families).
-	MaxBytes int64
 }
 
 // FetchSeries scrapes url up to s.N times, s.Gap apart. The scrapes are named
 // phase, phase-2, phase-3 …. It stops early at the first scrape that got no
 // 2xx answer (a dead or failing endpoint would only repeat it, one timeout
-// each), when the byte budget is spent, or when ctx ends.
+// each), or when ctx ends.
 func FetchSeries(ctx context.Context, url, phase string, s Series, opt Options) []checks.Scrape {
 	var out []checks.Scrape
-	var total int64
 	for i := range max(s.N, 1) {
 		name := phase
 		if i > 0 {
@@ -127,8 +128,7 @@ func FetchSeries(ctx context.Context, url, phase string, s Series, opt Options) 
 		}
 		sc := Fetch(ctx, url, name, opt)
 		out = append(out, sc)
-		total += int64(len(sc.Body))
-		if sc.Err != "" || sc.Status < 200 || sc.Status > 299 || (s.MaxBytes > 0 && total >= s.MaxBytes) {
+		if sc.Err != "" || sc.Status < 200 || sc.Status > 299 {
 			break
 		}
 	}

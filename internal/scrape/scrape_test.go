@@ -267,8 +267,6 @@ func TestFetchSeries(t *testing.T) {
 			}
 			_, _ = io.WriteString(w, exposition)
 		}, Series{N: 5}, []string{"after", "after-2"}},
-		{"stops when the byte budget is spent", ok, Series{N: 10, MaxBytes: int64(2*len(exposition) + 1)},
-			[]string{"after", "after-2", "after-3"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
