@@ -54,10 +54,19 @@ func ParseExposition(body []byte, contentType string) ([]*dto.MetricFamily, erro
 	}
 }
 
-// parseText decodes the classic text format. The text parser reads the whole
-// body and returns families in map order, so they are put back in body order
-// to keep reports stable.
-func parseText(body []byte) (fams []*dto.MetricFamily, err error) {
+// parseText decodes the classic text format: fastText when it takes the
+// body, else expfmt's parser (slowText).
+func parseText(body []byte) ([]*dto.MetricFamily, error) {
+	if fams, err := fastText(body); err == nil {
+		return fams, nil
+	}
+	return slowText(body)
+}
+
+// slowText decodes the classic text format with expfmt. The text parser
+// reads the whole body and returns families in map order, so they are put
+// back in body order to keep reports stable.
+func slowText(body []byte) (fams []*dto.MetricFamily, err error) {
 	defer recoverParser(&err)
 	p := expfmt.NewTextParser(model.LegacyValidation)
 	byName, err := p.TextToMetricFamilies(bytes.NewReader(body))

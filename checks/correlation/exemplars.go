@@ -148,6 +148,10 @@ func ScrapeExemplars(sc checks.Scrape) []Exemplar {
 		if len(out) >= maxExemplars {
 			break
 		}
+		// An exemplar follows a '#' after the sample: most lines have none.
+		if bytes.IndexByte(line, '#') <= 0 {
+			continue
+		}
 		if name, labels, ok := parseExemplarLine(string(bytes.TrimSpace(line))); ok {
 			if id := exemplarTraceID(labels); id != "" {
 				out = append(out, Exemplar{exemplarFamily(name), id})

@@ -150,6 +150,16 @@ func seriesKey(m *dto.Metric, skip ...string) string {
 	return sb.String()
 }
 
+// labelShape is a family with one series that carries each label name of
+// mf once, in first-seen order, and no values: what name checks read.
+func labelShape(mf *dto.MetricFamily) *dto.MetricFamily {
+	m := &dto.Metric{}
+	for _, ln := range familyLabels(mf) {
+		m.Label = append(m.Label, &dto.LabelPair{Name: &ln})
+	}
+	return &dto.MetricFamily{Name: mf.Name, Help: mf.Help, Type: mf.Type, Unit: mf.Unit, Metric: []*dto.Metric{m}}
+}
+
 // labelValue returns the value of a label of a series, "" when absent.
 func labelValue(m *dto.Metric, name string) string {
 	for _, l := range m.GetLabel() {

@@ -1,11 +1,11 @@
 package metrics
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
@@ -114,6 +114,28 @@ func parseErrSubject(err string) string {
 // labels in any order; for histograms and summaries also a bucket or
 // quantile written twice (the parser merges such series into one).
 func duplicateSeries(mf *dto.MetricFamily) string {
+	metrics := mf.GetMetric()
+	seen := make(map[uint64]int, len(metrics)) // hash of the sorted labels → series
+	var scratch []*dto.LabelPair
+	for i, m := range metrics {
+		var h uint64
+		h, scratch = labelHash(m, scratch)
+		if j, ok := seen[h]; ok {
+			if k := seriesKey(m); k == seriesKey(metrics[j]) {
+				return fmt.Sprintf("metric not unique: series %s appears more than once", k)
+			}
+			return duplicateSeriesByKey(mf) // two label sets with one hash
+		}
+		seen[h] = i
+		if b := repeatedBound(m); b != "" {
+			return fmt.Sprintf("metric not unique: series %s has %s more than once", seriesKey(m), b)
+		}
+	}
+	return ""
+}
+
+// duplicateSeriesByKey is duplicateSeries keyed by the rendered labels.
+func duplicateSeriesByKey(mf *dto.MetricFamily) string {
 	seen := make(map[string]bool, len(mf.GetMetric()))
 	for _, m := range mf.GetMetric() {
 		k := seriesKey(m)
@@ -128,20 +150,43 @@ func duplicateSeries(mf *dto.MetricFamily) string {
 	return ""
 }
 
-func repeatedBound(m *dto.Metric) string {
-	seen := map[float64]bool{}
-	for _, b := range m.GetHistogram().GetBucket() {
-		if seen[b.GetUpperBound()] {
-			return fmt.Sprintf("bucket le=%q", formatBound(b.GetUpperBound()))
+// labelHash is an FNV-1a hash of a series' labels sorted by name, without
+// building the key; scratch is reused between calls.
+func labelHash(m *dto.Metric, scratch []*dto.LabelPair) (uint64, []*dto.LabelPair) {
+	scratch = append(scratch[:0], m.GetLabel()...)
+	slices.SortFunc(scratch, func(a, b *dto.LabelPair) int { return strings.Compare(a.GetName(), b.GetName()) })
+	h := uint64(14695981039346656037)
+	add := func(s string) {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= 1099511628211
 		}
-		seen[b.GetUpperBound()] = true
+		h ^= 0xff
+		h *= 1099511628211
 	}
-	clear(seen)
-	for _, q := range m.GetSummary().GetQuantile() {
-		if seen[q.GetQuantile()] {
-			return fmt.Sprintf("quantile=%q", formatBound(q.GetQuantile()))
+	for _, l := range scratch {
+		add(l.GetName())
+		add(l.GetValue())
+	}
+	return h, scratch
+}
+
+func repeatedBound(m *dto.Metric) string {
+	buckets := m.GetHistogram().GetBucket()
+	for i, b := range buckets {
+		for _, prev := range buckets[:i] {
+			if prev.GetUpperBound() == b.GetUpperBound() {
+				return fmt.Sprintf("bucket le=%q", formatBound(b.GetUpperBound()))
+			}
 		}
-		seen[q.GetQuantile()] = true
+	}
+	qs := m.GetSummary().GetQuantile()
+	for i, q := range qs {
+		for _, prev := range qs[:i] {
+			if prev.GetQuantile() == q.GetQuantile() {
+				return fmt.Sprintf("quantile=%q", formatBound(q.GetQuantile()))
+			}
+		}
 	}
 	return ""
 }
@@ -166,15 +211,13 @@ func strayMetadata(s checks.Scrape) []metadataProblem {
 	declared := map[string]string{} // name → TYPE ("" when only HELP)
 	var order []string
 	sampled := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(s.Body))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
+	for raw := range bytes.Lines(s.Body) {
+		b := bytes.TrimSpace(raw)
+		if len(b) == 0 {
 			continue
 		}
-		if strings.HasPrefix(line, "#") {
-			f := strings.Fields(line)
+		if b[0] == '#' {
+			f := strings.Fields(string(b))
 			if len(f) >= 3 && (f[1] == "HELP" || f[1] == "TYPE") {
 				if _, ok := declared[f[2]]; !ok {
 					order = append(order, f[2])
@@ -186,8 +229,8 @@ func strayMetadata(s checks.Scrape) []metadataProblem {
 			}
 			continue
 		}
-		if i := strings.IndexAny(line, "{ \t"); i > 0 {
-			sampled[line[:i]] = true
+		if i := bytes.IndexAny(b, "{ \t"); i > 0 && !sampled[string(b[:i])] {
+			sampled[string(b[:i])] = true
 		}
 	}
 	var out []metadataProblem
