@@ -56,11 +56,36 @@ func ParseExposition(body []byte, contentType string) ([]*dto.MetricFamily, erro
 
 // parseText decodes the classic text format: fastText when it takes the
 // body, else expfmt's parser (slowText).
+//
+// A body cut inside its last line (at the size cap, or by a proxy) ends in
+// "unexpected end of input stream" whatever the parser; the lines before
+// the cut are decoded on the fast path then, and the cut line, which
+// expfmt would half-build into a series without a value, is left out.
 func parseText(body []byte) ([]*dto.MetricFamily, error) {
 	if fams, err := fastText(body); err == nil {
 		return fams, nil
 	}
+	if whole, n, ok := cutLine(body); ok {
+		if fams, err := fastText(whole); err == nil {
+			return fams, expfmt.ParseError{Line: n, Msg: "unexpected end of input stream"}
+		}
+	}
 	return slowText(body)
+}
+
+// cutLine splits off a last line that has no newline, when on its own it
+// is the start of a line the text parser would read to the end of the
+// input: it returns the whole lines before it and the cut line's number.
+func cutLine(body []byte) ([]byte, int, bool) {
+	i := bytes.LastIndexByte(body, '\n')
+	last := body[i+1:]
+	if len(bytes.Trim(last, " \t")) == 0 || len(last) > 1<<20 {
+		return nil, 0, false
+	}
+	if _, err := slowText(last); err == nil || err.Error() != (expfmt.ParseError{Line: 1, Msg: "unexpected end of input stream"}).Error() {
+		return nil, 0, false
+	}
+	return body[:i+1], bytes.Count(body[:i+1], []byte{'\n'}) + 1, true
 }
 
 // slowText decodes the classic text format with expfmt. The text parser

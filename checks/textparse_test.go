@@ -118,3 +118,24 @@ func BenchmarkTextParsers(b *testing.B) {
 		}
 	})
 }
+
+// A body cut inside its last line is decoded up to the cut, with expfmt's
+// error and line number, and without the half line.
+func TestParseTextCutBody(t *testing.T) {
+	body := []byte("# TYPE a counter\na_total{x=\"1\"} 1\na_total{x=\"2\"} 2\na_total{x=\"3")
+	fams, err := parseText(body)
+	_, slowErr := slowText(body)
+	if err == nil || slowErr == nil || err.Error() != slowErr.Error() {
+		t.Fatalf("error %v, expfmt says %v", err, slowErr)
+	}
+	if len(fams) != 1 || len(fams[0].GetMetric()) != 2 {
+		t.Fatalf("want the two whole series, got %v", fams)
+	}
+	// A cut line that is wrong before the cut keeps expfmt's own error.
+	body = []byte("a 1\nb{x=\"1\"y")
+	_, err = parseText(body)
+	_, slowErr = slowText(body)
+	if err == nil || err.Error() != slowErr.Error() {
+		t.Fatalf("error %v, expfmt says %v", err, slowErr)
+	}
+}
