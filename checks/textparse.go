@@ -38,6 +38,7 @@ type textParser struct {
 	key    []byte
 
 	strs    map[string]*string // interned names and values
+	shared  map[[2]*string]*dto.LabelPair
 	pairs   []dto.LabelPair
 	floats  []float64
 	labels  []*dto.LabelPair // the current line's pairs
@@ -60,7 +61,7 @@ func fastText(body []byte) (fams []*dto.MetricFamily, err error) {
 		return nil, errSlowPath // expfmt: unexpected end of input stream
 	}
 	p := &textParser{fams: map[string]*dto.MetricFamily{}, named: map[string]bool{}, series: map[string]*dto.Metric{},
-		strs: map[string]*string{}, bound: math.NaN()}
+		strs: map[string]*string{}, shared: map[[2]*string]*dto.LabelPair{}, bound: math.NaN()}
 	for len(body) > 0 {
 		i := bytes.IndexByte(body, '\n')
 		if i < 0 {
@@ -493,14 +494,22 @@ func (p *textParser) intern(b []byte) *string {
 	return &s
 }
 
-// pair makes a label pair, from a slab.
+// pair makes a label pair, from a slab; a pair of interned strings is
+// shared by every series that carries it (the families only read them).
 func (p *textParser) pair(name, value []byte) *dto.LabelPair {
+	n, v := p.intern(name), p.intern(value)
+	if lp, ok := p.shared[[2]*string{n, v}]; ok {
+		return lp
+	}
 	if len(p.pairs) == cap(p.pairs) {
 		p.pairs = make([]dto.LabelPair, 0, 1024)
 	}
 	p.pairs = p.pairs[:len(p.pairs)+1]
 	lp := &p.pairs[len(p.pairs)-1]
-	lp.Name, lp.Value = p.intern(name), p.intern(value)
+	lp.Name, lp.Value = n, v
+	if len(p.shared) < maxTextInterned {
+		p.shared[[2]*string{n, v}] = lp
+	}
 	return lp
 }
 

@@ -77,7 +77,7 @@ own port as a separate target.`,
 // decrease per family, and the process identities seen per scrape.
 type monotonicJudge struct {
 	scrapes scrapeSet
-	prev    map[string]*dto.MetricFamily // first family of each name in the previous parsed scrape
+	prev    map[string]*counted // first family of each name in the previous parsed scrape
 	drops   []drop
 	idx     map[string]int // family → its drop
 	tells   tells
@@ -96,14 +96,21 @@ func (j *monotonicJudge) Scrape(s *checks.Scrape) {
 	if j.prev != nil {
 		j.decreases(i, s.Families)
 	}
-	j.prev = make(map[string]*dto.MetricFamily, len(s.Families))
+	j.prev = make(map[string]*counted, len(s.Families))
+	var scratch []*dto.LabelPair
 	for _, mf := range s.Families {
 		if _, seen := j.prev[mf.GetName()]; seen {
 			continue
 		}
 		switch mf.GetType() {
 		case dto.MetricType_COUNTER, dto.MetricType_HISTOGRAM, dto.MetricType_SUMMARY:
-			j.prev[mf.GetName()] = mf
+			c := &counted{typ: mf.GetType(), values: make(map[uint64][2]float64, min(len(mf.GetMetric()), 1024))}
+			for _, m := range mf.GetMetric() {
+				var h uint64
+				h, scratch = labelHash(m, scratch)
+				c.values[h] = counterValues(c.typ, m) // of a duplicated series, the last one
+			}
+			j.prev[mf.GetName()] = c
 		default:
 			j.prev[mf.GetName()] = nil // a gauge shadows a later family of its name
 		}
@@ -116,7 +123,7 @@ func (j *monotonicJudge) Scrape(s *checks.Scrape) {
 func (j *monotonicJudge) decreases(i int, fams []*dto.MetricFamily) {
 	for _, mf := range fams {
 		prev := j.prev[mf.GetName()]
-		if prev == nil || prev.GetType() != mf.GetType() {
+		if prev == nil || prev.typ != mf.GetType() {
 			continue
 		}
 		d, ok := firstDecrease(prev, mf)
@@ -199,41 +206,51 @@ func compareBool(a, b bool) int {
 	return -1
 }
 
-// counterValues lists the values of a series that must never decrease.
-func counterValues(t dto.MetricType, m *dto.Metric) map[string]float64 {
+// counted is what the next scrape is compared with of a family that must
+// never go down: per series (by labelHash), its value, or its _count and
+// _sum. Not the family itself: a scrape of a million series keeps 24 bytes
+// of each for the next one.
+type counted struct {
+	typ    dto.MetricType
+	values map[uint64][2]float64
+}
+
+// counterValues reads the values of a series that must never decrease: the
+// counter's value, or a histogram's or summary's _count and _sum.
+func counterValues(t dto.MetricType, m *dto.Metric) [2]float64 {
 	switch t {
 	case dto.MetricType_COUNTER:
-		return map[string]float64{"": m.GetCounter().GetValue()}
+		return [2]float64{m.GetCounter().GetValue()}
 	case dto.MetricType_HISTOGRAM:
-		return map[string]float64{"_count": sampleCount(m.GetHistogram()), "_sum": m.GetHistogram().GetSampleSum()}
+		return [2]float64{sampleCount(m.GetHistogram()), m.GetHistogram().GetSampleSum()}
 	case dto.MetricType_SUMMARY:
-		return map[string]float64{"_count": float64(m.GetSummary().GetSampleCount()), "_sum": m.GetSummary().GetSampleSum()}
+		return [2]float64{float64(m.GetSummary().GetSampleCount()), m.GetSummary().GetSampleSum()}
 	}
-	return nil
+	return [2]float64{}
 }
 
 // firstDecrease finds the first series of a family that went down, and
 // counts the others that did too.
-func firstDecrease(before, after *dto.MetricFamily) (drop, bool) {
-	prev := make(map[string]*dto.Metric, len(before.GetMetric()))
-	for _, m := range before.GetMetric() {
-		prev[seriesKey(m)] = m
-	}
+func firstDecrease(before *counted, after *dto.MetricFamily) (drop, bool) {
 	d := drop{family: after.GetName()}
+	suffixes := []string{"_count", "_sum"}
+	if after.GetType() == dto.MetricType_COUNTER {
+		suffixes = []string{""}
+	}
 	n := 0
+	var scratch []*dto.LabelPair
 	for _, m := range after.GetMetric() {
-		key := seriesKey(m)
-		old, ok := prev[key]
+		var h uint64
+		h, scratch = labelHash(m, scratch)
+		was, ok := before.values[h]
 		if !ok {
 			continue
 		}
-		was, now := counterValues(before.GetType(), old), counterValues(after.GetType(), m)
-		for _, suffix := range []string{"", "_count", "_sum"} {
-			w, okW := was[suffix]
-			v, okV := now[suffix]
-			if okW && okV && v < w {
+		now := counterValues(after.GetType(), m)
+		for i, suffix := range suffixes {
+			if now[i] < was[i] {
 				if n == 0 {
-					d.series, d.from, d.to = after.GetName()+suffix+strings.TrimSuffix(key, "{}"), w, v
+					d.series, d.from, d.to = after.GetName()+suffix+strings.TrimSuffix(seriesKey(m), "{}"), was[i], now[i]
 				}
 				n++
 				break

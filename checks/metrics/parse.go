@@ -115,7 +115,7 @@ func parseErrSubject(err string) string {
 // quantile written twice (the parser merges such series into one).
 func duplicateSeries(mf *dto.MetricFamily) string {
 	metrics := mf.GetMetric()
-	seen := make(map[uint64]int, len(metrics)) // hash of the sorted labels → series
+	seen := make(map[uint64]int, min(len(metrics), 1024)) // hash of the sorted labels → series
 	var scratch []*dto.LabelPair
 	for i, m := range metrics {
 		var h uint64

@@ -51,7 +51,16 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
 		rules: catalogue.All, capture: runner.Run, auditCapture: runner.Audit}
 }
 
+// memoryLimit is the heap size past which the garbage collector works
+// harder rather than let the heap double (GOGC): a huge scrape or log
+// stream then peaks near it instead of at twice its live data. GOMEMLIMIT
+// overrides it.
+const memoryLimit = 384 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
