@@ -187,7 +187,8 @@ func (p *textParser) family(name []byte, r *role) *dto.MetricFamily {
 	case isSum:
 		base = name[:len(name)-4]
 	}
-	if mf := p.fams[string(base)]; mf != nil && mf.GetType() == dto.MetricType_SUMMARY {
+	// The role a _count or _sum line plays in the family it joins.
+	joined := func(mf *dto.MetricFamily) *dto.MetricFamily {
 		switch {
 		case isCount:
 			set(countSample)
@@ -195,18 +196,15 @@ func (p *textParser) family(name []byte, r *role) *dto.MetricFamily {
 			set(sumSample)
 		}
 		return mf
+	}
+	if mf := p.fams[string(base)]; mf != nil && mf.GetType() == dto.MetricType_SUMMARY {
+		return joined(mf)
 	}
 	if isBucket {
 		base = name[:len(name)-7]
 	}
 	if mf := p.fams[string(base)]; mf != nil && (mf.GetType() == dto.MetricType_HISTOGRAM || mf.GetType() == dto.MetricType_GAUGE_HISTOGRAM) {
-		switch {
-		case isCount:
-			set(countSample)
-		case isSum:
-			set(sumSample)
-		}
-		return mf
+		return joined(mf)
 	}
 	s := string(name)
 	mf := &dto.MetricFamily{Name: &s}

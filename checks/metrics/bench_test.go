@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/obslint/obslint/checks"
@@ -70,5 +71,37 @@ func BenchmarkLintLargeExposition(b *testing.B) {
 		if len(res.Rules) != len(metrics.Rules) {
 			b.Fatalf("got %d rule results", len(res.Rules))
 		}
+	}
+}
+
+// BenchmarkMetricsRules judges two parsed scrapes of the large exposition
+// with all the metrics rules, then each alone, so that a slow rule shows.
+// The parse is outside the loop (BenchmarkTextParsers in checks measures it).
+func BenchmarkMetricsRules(b *testing.B) {
+	body := largeExposition()
+	const ct = "text/plain; version=0.0.4; charset=utf-8"
+	fams, err := checks.ParseExposition(body, ct)
+	if err != nil {
+		b.Fatal(err)
+	}
+	probes := []checks.Probe{{Method: "GET", Path: "/r1/42", Route: "/r1/:id", Status: 201}}
+	judge := func(b *testing.B, rules []*checks.Rule) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ev := &checks.Evidence{
+				Target:   checks.Target{Profile: checks.ProfileNode},
+				Captured: checks.Captured{Metrics: true, Probes: true},
+				Probes:   probes,
+			}
+			for i := range 2 {
+				ev.Scrapes = append(ev.Scrapes, checks.Scrape{URL: "http://127.0.0.1:3000/metrics", Phase: fmt.Sprint(i), Status: 200,
+					ContentType: ct, Body: body, Size: len(body), Families: fams})
+			}
+			checks.Run(ev, rules, checks.Options{})
+		}
+	}
+	b.Run("all", func(b *testing.B) { judge(b, metrics.Rules) })
+	for _, r := range metrics.Rules {
+		b.Run(strings.TrimPrefix(r.ID, "metrics/"), func(b *testing.B) { judge(b, []*checks.Rule{r}) })
 	}
 }

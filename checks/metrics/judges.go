@@ -118,15 +118,3 @@ func (j *lintJudge) Finish(p *checks.Pass) {
 		}
 	}
 }
-
-// parsedScrapes is the names of the parsed scrapes, in order, as messages
-// count them (scrapeSet.name).
-type scrapeNames struct {
-	phase []string
-	pos   []int // 1-based position in Evidence.Scrapes
-}
-
-func (n *scrapeNames) add(s *checks.Scrape) {
-	n.phase = append(n.phase, s.Phase)
-	n.pos = append(n.pos, s.Index+1)
-}
