@@ -3,6 +3,7 @@ package checks
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -562,3 +563,45 @@ func TestLogJudgePanicStopsOnlyItsRule(t *testing.T) {
 	assert.Equal(t, "3 lines", res.Findings[0].Message, "the rule after the panicking one saw every line")
 	assert.Equal(t, 3, res.Judged.LogLines)
 }
+
+// The judge parses each scrape once, from Body or Load, feeds its rules,
+// and lets the families go: the evidence keeps how it parsed, not the parse.
+func TestJudgeFeedsScrapesOnceAndLetsThemGo(t *testing.T) {
+	loads := 0
+	ev := &Evidence{Captured: Captured{Metrics: true}, Scrapes: []Scrape{
+		NewScrape("u", "before", 200, "text/plain", []byte("# TYPE a counter\na_total 1\n"), false),
+		{URL: "u", Phase: "after", Status: 200, ContentType: "text/plain", Load: func() ([]byte, error) {
+			loads++
+			return []byte("a_total 2\nb{ 3\n"), nil
+		}},
+		{URL: "u", Phase: "error page", Status: 503, NotParsed: true, Body: []byte("<html>")},
+	}}
+	var seen []string
+	r := &Rule{ID: "metrics/x", Severity: Error, Summary: "s", Needs: []Need{NeedTwoScrapes}, Scrapes: func(*Evidence) ScrapeJudge {
+		return scrapeFunc(func(s *Scrape) { seen = append(seen, fmt.Sprintf("%s:%d:%v", s.Phase, len(s.Families), s.ParseErr != "")) })
+	}}
+	res := Run(ev, []*Rule{r}, Options{})
+	if want := []string{"before:1:false", "after:1:true", "error page:0:false"}; !slices.Equal(seen, want) {
+		t.Fatalf("fed %v, want %v", seen, want)
+	}
+	if loads != 1 {
+		t.Fatalf("the spooled body was read %d times", loads)
+	}
+	for i, s := range ev.Scrapes {
+		if s.Families != nil {
+			t.Fatalf("scrape %d still holds its families", i)
+		}
+	}
+	if !ev.Scrapes[0].Parsed() || !ev.Scrapes[1].Parsed() || ev.Scrapes[2].Parsed() || ev.Scrapes[1].ParseErr == "" {
+		t.Fatalf("parse outcome not kept: %+v", ev.Scrapes)
+	}
+	if res.Rules[0].Status != StatusPass {
+		t.Fatalf("two parsed scrapes meet NeedTwoScrapes: %+v", res.Rules[0])
+	}
+}
+
+// scrapeFunc is a ScrapeJudge that only watches.
+type scrapeFunc func(*Scrape)
+
+func (f scrapeFunc) Scrape(s *Scrape) { f(s) }
+func (f scrapeFunc) Finish(*Pass)     {}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/checks/metrics"
 )
@@ -45,29 +47,31 @@ func largeExposition() []byte {
 	return b.Bytes()
 }
 
+// benchEvidence is two scrapes of body after a probe; with fams nil the
+// judge parses them, as in a run.
+func benchEvidence(body []byte, fams []*dto.MetricFamily) *checks.Evidence {
+	const ct = "text/plain; version=0.0.4; charset=utf-8"
+	ev := &checks.Evidence{
+		Target:   checks.Target{Profile: checks.ProfileNode},
+		Captured: checks.Captured{Metrics: true, Probes: true},
+		Probes:   []checks.Probe{{Method: "GET", Path: "/r1/42", Route: "/r1/:id", Status: 201}},
+	}
+	for i := range 2 {
+		s := checks.NewScrape("http://127.0.0.1:3000/metrics", fmt.Sprint(i), 200, ct, body, false)
+		s.Families = fams
+		ev.Scrapes = append(ev.Scrapes, s)
+	}
+	return ev
+}
+
+// BenchmarkLintLargeExposition parses and judges two scrapes of the large
+// exposition with every metrics rule.
 func BenchmarkLintLargeExposition(b *testing.B) {
 	body := largeExposition()
-	const ct = "text/plain; version=0.0.4; charset=utf-8"
-	probes := []checks.Probe{{Method: "GET", Path: "/r1/42", Route: "/r1/:id", Status: 201}}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		ev := &checks.Evidence{
-			Target:   checks.Target{Profile: checks.ProfileNode},
-			Captured: checks.Captured{Metrics: true, Probes: true},
-			Probes:   probes,
-		}
-		for i := range 2 {
-			fams, err := checks.ParseExposition(body, ct)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ev.Scrapes = append(ev.Scrapes, checks.Scrape{
-				URL: "http://127.0.0.1:3000/metrics", Phase: fmt.Sprint(i), Status: 200,
-				ContentType: ct, Body: body, Size: len(body), Families: fams,
-			})
-		}
-		res := checks.Run(ev, metrics.Rules, checks.Options{})
+		res := checks.Run(benchEvidence(body, nil), metrics.Rules, checks.Options{})
 		if len(res.Rules) != len(metrics.Rules) {
 			b.Fatalf("got %d rule results", len(res.Rules))
 		}
@@ -79,25 +83,14 @@ func BenchmarkLintLargeExposition(b *testing.B) {
 // The parse is outside the loop (BenchmarkTextParsers in checks measures it).
 func BenchmarkMetricsRules(b *testing.B) {
 	body := largeExposition()
-	const ct = "text/plain; version=0.0.4; charset=utf-8"
-	fams, err := checks.ParseExposition(body, ct)
+	fams, err := checks.ParseExposition(body, "text/plain; version=0.0.4; charset=utf-8")
 	if err != nil {
 		b.Fatal(err)
 	}
-	probes := []checks.Probe{{Method: "GET", Path: "/r1/42", Route: "/r1/:id", Status: 201}}
 	judge := func(b *testing.B, rules []*checks.Rule) {
 		b.ReportAllocs()
 		for b.Loop() {
-			ev := &checks.Evidence{
-				Target:   checks.Target{Profile: checks.ProfileNode},
-				Captured: checks.Captured{Metrics: true, Probes: true},
-				Probes:   probes,
-			}
-			for i := range 2 {
-				ev.Scrapes = append(ev.Scrapes, checks.Scrape{URL: "http://127.0.0.1:3000/metrics", Phase: fmt.Sprint(i), Status: 200,
-					ContentType: ct, Body: body, Size: len(body), Families: fams})
-			}
-			checks.Run(ev, rules, checks.Options{})
+			checks.Run(benchEvidence(body, fams), rules, checks.Options{})
 		}
 	}
 	b.Run("all", func(b *testing.B) { judge(b, metrics.Rules) })
