@@ -578,7 +578,9 @@ func TestJudgeFeedsScrapesOnceAndLetsThemGo(t *testing.T) {
 	}}
 	var seen []string
 	r := &Rule{ID: "metrics/x", Severity: Error, Summary: "s", Needs: []Need{NeedTwoScrapes}, Scrapes: func(*Evidence) ScrapeJudge {
-		return scrapeFunc(func(s *Scrape) { seen = append(seen, fmt.Sprintf("%s:%d:%v", s.Phase, len(s.Families), s.ParseErr != "")) })
+		return scrapeFunc(func(s *Scrape) {
+			seen = append(seen, fmt.Sprintf("%s:%d:%v", s.Phase, len(s.Families), s.ParseErr != ""))
+		})
 	}}
 	res := Run(ev, []*Rule{r}, Options{})
 	if want := []string{"before:1:false", "after:1:true", "error page:0:false"}; !slices.Equal(seen, want) {
