@@ -25,7 +25,10 @@ type Evidence struct {
 	Logs     []LogLine
 	// LogRecords are OTLP log records received from the SDK.
 	LogRecords []LogRecord
-	// Spans are all spans received, flattened (see SpansFromTraces).
+	// Spans are spans a front door holds, flattened (see SpansFromTraces):
+	// Run feeds them to the judge. A front door that streams spans feeds
+	// Judge.Span instead. Rules never read Spans: they are SpanJudges, or
+	// look spans up in the index the judge built (SpanIndex).
 	Spans []Span
 	// OTLPMetrics names the metrics received over OTLP (not scraped).
 	OTLPMetrics []OTLPMetric
@@ -37,6 +40,8 @@ type Evidence struct {
 	Problems []Problem
 	// Expect holds what the user declared the service must expose.
 	Expect Expectations
+	// index is what the judge kept of the spans (set once every span was fed).
+	index *SpanIndex
 	// Stopped is when obslint asked the service to stop (zero offline, or
 	// when it was never asked). Lines that arrive after it were held back
 	// until exit: see logs/flushed.

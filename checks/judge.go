@@ -52,14 +52,24 @@ type ScrapeReader interface {
 	Scrape(s *Scrape)
 }
 
-// Judge runs a catalogue over evidence whose log lines flow through it
-// instead of being held: NewJudge, Line for each line (or Fork, feed the
-// forks consecutive parts of the stream on other cores, and Merge them back
-// in order), then Result. Run is NewJudge, Line over Evidence.Logs, Result.
+// Judge runs a catalogue over evidence whose spans and log lines flow
+// through it instead of being held: NewJudge, Span for each span (or
+// ForkSpans, feed the forks consecutive parts and MergeSpans them in
+// order), then Line for each line (or Fork, feed the forks consecutive
+// parts of the stream on other cores, and Merge them back in order), then
+// Result, which feeds the scrapes. Every span comes before the first line:
+// log judges look spans up in the index the spans left. Run is NewJudge,
+// Spans over Evidence.Spans, Lines over Evidence.Logs, Result.
 type Judge struct {
 	ev    *Evidence
 	rules []*Rule
 	opt   Options
+	// spans is the span index and the span rules' state.
+	spans *SpanFeed
+	// sealed ends the span phase: the index is complete, and the log
+	// judges are made from the evidence and it (seal).
+	sealed sync.Once
+	closed bool
 	// logs holds, for each rule with a LogJudge that is not disabled, its
 	// state; nil elsewhere.
 	logs []LogJudge
@@ -79,37 +89,73 @@ type Judge struct {
 	at int
 }
 
-// NewJudge prepares the rules for a stream of log lines about ev. Every
-// other piece of evidence (probes, canaries, spans, scrapes, expectations)
-// must be in ev already: log judges index what they need of it.
+// NewJudge prepares the rules for streams of spans and log lines about ev.
+// Every other piece of evidence (probes, canaries, scrapes, expectations)
+// must be in ev already.
 func NewJudge(ev *Evidence, rules []*Rule, opt Options) *Judge {
 	j := &Judge{ev: ev, rules: rules, opt: opt, logs: make([]LogJudge, len(rules)), broken: make([]string, len(rules)), scrapes: make([]ScrapeJudge, len(rules))}
+	j.spans = NewSpanFeed(ev, rules, opt, 0)
 	for i, r := range rules {
-		if _, off := disabledReason(opt.Disabled, r.ID); off {
+		if _, off := disabledReason(opt.Disabled, r.ID); off || r.Scrapes == nil {
 			continue
 		}
-		if r.Scrapes != nil {
-			// Whether the scrapes parse is only known once they are fed:
-			// Result tells the missing evidence then.
-			j.guard(i, func() { j.scrapes[i] = r.Scrapes(ev) })
-			continue
-		}
-		if r.Logs == nil {
-			continue
-		}
-		if ev.missing(r.Needs) != "" {
-			continue // Result reports it not_evaluated, with the reason
-		}
-		j.guard(i, func() { j.logs[i] = r.Logs(ev) })
+		// Whether the scrapes parse is only known once they are fed:
+		// Result tells the missing evidence then.
+		j.guard(i, func() { j.scrapes[i] = r.Scrapes(ev) })
 	}
 	return j
 }
 
+// Spans feeds spans to the span index and every span judge (see Span).
+func (j *Judge) Spans(ss []Span) {
+	for i := range ss {
+		j.Span(&ss[i])
+	}
+}
+
+// Span feeds one span, borrowed, setting its Seq. It must come before the
+// first line (Line, Lines, Fork) and Result.
+func (j *Judge) Span(s *Span) {
+	if j.spans == nil || j.closed {
+		panic("checks: Judge.Span after the first line, or on a fork")
+	}
+	j.spans.Span(s)
+}
+
+// ForkSpans returns a span feed of the same rules and evidence with fresh
+// state, for the part of the span stream that starts at position at, to
+// be merged back with MergeSpans.
+func (j *Judge) ForkSpans(at int) *SpanFeed { return NewSpanFeed(j.ev, j.rules, j.opt, at) }
+
+// MergeSpans folds in a feed of the spans right after those j was fed.
+// The feed is only read.
+func (j *Judge) MergeSpans(f *SpanFeed) { j.spans.Merge(f) }
+
+// seal ends the span phase once: the evidence gets the complete span
+// index, and the log judges are made from it.
+func (j *Judge) seal() {
+	j.sealed.Do(func() {
+		j.closed = true
+		j.ev.index = j.spans.index
+		for i, r := range j.rules {
+			if _, off := disabledReason(j.opt.Disabled, r.ID); off || r.Logs == nil {
+				continue
+			}
+			if j.ev.missing(r.Needs) != "" {
+				continue // Result reports it not_evaluated, with the reason
+			}
+			j.guard(i, func() { j.logs[i] = r.Logs(j.ev) })
+		}
+	})
+}
+
 // Fork returns a judge of the same rules and evidence with fresh state, to
 // be fed the part of the stream that starts at its line at (counted from
-// 0), and merged back with Merge.
+// 0), and merged back with Merge. It ends the span phase.
 func (j *Judge) Fork(at int) *Judge {
+	j.seal()
 	f := &Judge{ev: j.ev, rules: j.rules, opt: j.opt, at: at, logs: make([]LogJudge, len(j.rules)), broken: make([]string, len(j.rules))}
+	f.sealed.Do(func() {})
 	for i, lj := range j.logs {
 		switch fr, ok := lj.(Freshener); {
 		case lj == nil: // not fed here either
@@ -132,6 +178,7 @@ func (j *Judge) Lines(ls []LogLine) {
 // Line feeds one line to every log judge, setting its Seq. The line is
 // borrowed.
 func (j *Judge) Line(l *LogLine) {
+	j.seal()
 	l.Seq = j.at + j.lines
 	j.lines++
 	j.shape.add(l.Fields)
@@ -160,6 +207,7 @@ func (j *Judge) feed(i int, l *LogLine) (next int) {
 
 // Merge folds in a fork fed the lines right after the ones j was fed.
 func (j *Judge) Merge(later *Judge) {
+	j.seal()
 	j.lines += later.lines
 	j.shape.event += later.shape.event
 	j.shape.message += later.shape.message

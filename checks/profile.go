@@ -19,7 +19,11 @@ func DetectProfile(e *Evidence) (profile, reason string) {
 	if sc, ok := e.LastScrape(); ok {
 		stack[0], stack[1] = metricsProfile(sc.Families)
 	}
-	return detectProfile(e, shape, stack)
+	var lang [2]string
+	for i := 0; i < len(e.Spans) && lang[0] == ""; i++ {
+		lang = spanLanguage(&e.Spans[i])
+	}
+	return detectProfile(lang, shape, stack)
 }
 
 // metricsProfile names the stack whose runtime defaults a scrape exposes.
@@ -36,16 +40,12 @@ func metricsProfile(fams []*dto.MetricFamily) (profile, reason string) {
 	return "", ""
 }
 
-// detectProfile is DetectProfile with the log shape counted while the
-// lines flowed past, and what the last parsed scrape said (metricsProfile).
-func detectProfile(e *Evidence, shape logShape, stack [2]string) (profile, reason string) {
-	for _, s := range e.Spans {
-		switch lang := s.ResourceAttr("telemetry.sdk.language"); lang {
-		case "nodejs", "javascript", "webjs":
-			return ProfileNode, fmt.Sprintf("spans carry telemetry.sdk.language=%q", lang)
-		case "python":
-			return ProfilePython, fmt.Sprintf("spans carry telemetry.sdk.language=%q", lang)
-		}
+// detectProfile is DetectProfile with what the first span that names an
+// SDK language said (spanLanguage), the log shape counted while the lines
+// flowed past, and what the last parsed scrape said (metricsProfile).
+func detectProfile(lang [2]string, shape logShape, stack [2]string) (profile, reason string) {
+	if lang[0] != "" {
+		return lang[0], lang[1]
 	}
 	if stack[0] != "" {
 		return stack[0], stack[1]
@@ -61,10 +61,10 @@ func detectProfile(e *Evidence, shape logShape, stack [2]string) (profile, reaso
 
 // resolveProfile fills Target.Profile: a configured profile wins, "auto" or
 // empty is detected.
-func (e *Evidence) resolveProfile(configured string, shape logShape, stack [2]string) {
+func (e *Evidence) resolveProfile(configured string, lang [2]string, shape logShape, stack [2]string) {
 	if configured != "" && configured != ProfileAuto {
 		e.Target.Profile, e.Target.ProfileReason = configured, "configured (--profile or profile: in obslint.yaml)"
 		return
 	}
-	e.Target.Profile, e.Target.ProfileReason = detectProfile(e, shape, stack)
+	e.Target.Profile, e.Target.ProfileReason = detectProfile(lang, shape, stack)
 }

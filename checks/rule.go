@@ -137,6 +137,11 @@ type Rule struct {
 	// scrape is fed to (see ScrapeJudge); its Finish takes the place of
 	// Check. A LogJudge that also reads scrapes implements ScrapeReader.
 	Scrapes func(*Evidence) ScrapeJudge
+	// Spans, for a rule that reads spans, makes the state every span is
+	// fed to (see SpanJudge); its Finish takes the place of Check. A rule
+	// with Logs may have Spans too: its LogJudge's Finish reports, and
+	// finds the span state in Pass.SpanState.
+	Spans func(*Evidence) SpanJudge
 }
 
 // Signal is the part of the ID before the slash.
@@ -174,8 +179,8 @@ func Validate(rules []*Rule) error {
 		if strings.TrimSpace(r.Doc) == "" {
 			errs = append(errs, fmt.Sprintf("rule %q: empty doc", r.ID))
 		}
-		if n := btoi(r.Check != nil) + btoi(r.Logs != nil) + btoi(r.Scrapes != nil); n != 1 {
-			errs = append(errs, fmt.Sprintf("rule %q: needs exactly one of Check, Logs and Scrapes", r.ID))
+		if n := btoi(r.Check != nil) + btoi(r.Logs != nil) + btoi(r.Scrapes != nil) + btoi(r.Spans != nil && r.Logs == nil); n != 1 {
+			errs = append(errs, fmt.Sprintf("rule %q: needs exactly one of Check, Logs, Scrapes and Spans (or Logs with Spans)", r.ID))
 		}
 		for _, p := range r.Profiles {
 			if !slices.Contains([]string{ProfileNode, ProfilePython}, p) {
@@ -196,7 +201,13 @@ type Pass struct {
 	findings []Finding
 	notes    []Finding
 	skip     string
+	// spanState is the rule's SpanJudge, for a LogJudge that reads spans.
+	spanState SpanJudge
 }
+
+// SpanState is the rule's SpanJudge, fed every span, for the Finish of a
+// rule with both Logs and Spans (nil otherwise).
+func (p *Pass) SpanState() SpanJudge { return p.spanState }
 
 // Report records a finding. Empty Rule and Severity are filled from the rule.
 func (p *Pass) Report(f Finding) {

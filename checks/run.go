@@ -123,9 +123,11 @@ type Options struct {
 
 // Run judges the evidence with every rule and returns the result. Findings
 // and rules are sorted so the same evidence gives the same bytes. Log lines
-// held in ev.Logs are streamed through the rules like any other stream.
+// held in ev.Logs and spans held in ev.Spans are streamed through the
+// rules like any other stream.
 func Run(ev *Evidence, rules []*Rule, opt Options) Result {
 	j := NewJudge(ev, rules, opt)
+	j.Spans(ev.Spans)
 	j.Lines(ev.Logs)
 	return j.Result()
 }
@@ -134,18 +136,19 @@ func Run(ev *Evidence, rules []*Rule, opt Options) Result {
 // the result. The judge is not fed afterwards.
 func (j *Judge) Result() Result {
 	ev, opt := j.ev, j.opt
+	j.seal()
 	j.feedScrapes()
 	if opt.ResolveProfile {
-		ev.resolveProfile(opt.Profile, j.shape, j.stack)
+		ev.resolveProfile(opt.Profile, j.spans.index.lang, j.shape, j.stack)
 	}
 	res := Result{
 		SchemaVersion: SchemaVersion,
 		Target:        ev.Target,
 		Captured:      ev.Captured,
-		Problems:      ev.Problems,
+		Problems:      append(slices.Clip(ev.Problems), j.spans.index.Problems()...),
 		Rules:         []RuleResult{},
 		Findings:      []Finding{},
-		Judged:        Judged{LogLines: j.lines, LogRecords: len(ev.LogRecords), Spans: len(ev.Spans), Scrapes: len(ev.Scrapes)},
+		Judged:        Judged{LogLines: j.lines, LogRecords: len(ev.LogRecords), Spans: j.spans.Count(), Scrapes: len(ev.Scrapes)},
 	}
 	secrets := ev.secretValues()
 	// First what each rule's outcome hangs on, then the checks that run,
@@ -170,14 +173,16 @@ func (j *Judge) Result() Result {
 		case missing != "":
 			rr.Status, rr.Reason = StatusNotEvaluated, missing
 		default:
-			passes[i] = &Pass{Evidence: ev, Rule: r}
+			passes[i] = &Pass{Evidence: ev, Rule: r, spanState: j.spans.judges[i]}
 			switch {
-			case j.broken[i] != "":
-				passes[i].skip = j.broken[i]
+			case cmp.Or(j.broken[i], j.spans.broken[i]) != "":
+				passes[i].skip = cmp.Or(j.broken[i], j.spans.broken[i])
 			case r.Logs != nil:
 				checks[i] = j.logs[i].Finish
 			case r.Scrapes != nil:
 				checks[i] = j.scrapes[i].Finish
+			case r.Spans != nil:
+				checks[i] = j.spans.judges[i].Finish
 			default:
 				checks[i] = r.Check
 			}
@@ -325,7 +330,7 @@ func (e *Evidence) missingOne(n Need) string {
 		if !e.Captured.Traces {
 			return e.noTraceSource()
 		}
-		if len(e.Spans) == 0 {
+		if e.SpanCount() == 0 {
 			return "no spans were received (see traces/received)"
 		}
 	case NeedProbes:

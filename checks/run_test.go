@@ -493,13 +493,13 @@ func TestValidate(t *testing.T) {
 		{"empty summary", []*Rule{with(valid("logs/a"), func(r *Rule) { r.Summary = "" })}, []string{"summary must be one short line"}},
 		{"long summary", []*Rule{with(valid("logs/a"), func(r *Rule) { r.Summary = strings.Repeat("x", 81) })}, []string{"summary must be one short line"}},
 		{"empty doc", []*Rule{with(valid("logs/a"), func(r *Rule) { r.Doc = " \n\t" })}, []string{`rule "logs/a": empty doc`}},
-		{"nil check", []*Rule{with(valid("logs/a"), func(r *Rule) { r.Check = nil })}, []string{`rule "logs/a": needs exactly one of Check, Logs and Scrapes`}},
+		{"nil check", []*Rule{with(valid("logs/a"), func(r *Rule) { r.Check = nil })}, []string{`rule "logs/a": needs exactly one of Check, Logs, Scrapes and Spans`}},
 		{"unknown profile", []*Rule{with(valid("logs/a"), func(r *Rule) { r.Profiles = []string{ProfileNode, "ruby"} })},
 			[]string{`rule "logs/a": unknown profile "ruby"`}},
 		{"every problem at once", []*Rule{
 			with(valid("logs/A"), func(r *Rule) { r.Doc = ""; r.Check = nil }),
 			valid("logs/b"), valid("logs/b"),
-		}, []string{"ID must be signal/kebab-name", "empty doc", "needs exactly one of Check, Logs and Scrapes", "duplicate ID"}},
+		}, []string{"ID must be signal/kebab-name", "empty doc", "needs exactly one of Check, Logs, Scrapes and Spans", "duplicate ID"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,6 +38,9 @@ type Span struct {
 	Events        []SpanEvent    `json:"events,omitempty"`
 	Resource      map[string]any `json:"resource,omitempty"`
 	Scope         string         `json:"scope,omitempty"`
+	// Seq is the span's position in the stream the judge was fed (set by
+	// Judge.Span): what "first" means when parts judged apart are merged.
+	Seq int `json:"-"`
 }
 
 // SpanEvent is an event on a span, e.g. "exception".
@@ -192,41 +195,4 @@ func kindName(k ptrace.SpanKind) string {
 		return KindConsumer
 	}
 	return "UNSPECIFIED"
-}
-
-// TraceSpans returns the spans of one trace.
-func (e *Evidence) TraceSpans(traceID string) []Span {
-	var out []Span
-	for _, s := range e.Spans {
-		if s.TraceID == traceID {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// ServerSpan returns the probe's server span: the SERVER span of the probe's
-// trace whose parent is the injected span id (a route that calls the service
-// itself puts more than one SERVER span in the trace). ok is false when none.
-func (e *Evidence) ServerSpan(p Probe) (Span, bool) {
-	if !p.Traced() {
-		return Span{}, false
-	}
-	for _, s := range e.Spans {
-		if s.TraceID == p.TraceID && s.Kind == KindServer && s.ParentSpanID == p.ParentSpanID {
-			return s, true
-		}
-	}
-	return Span{}, false
-}
-
-// ServerSpans returns every SERVER span.
-func (e *Evidence) ServerSpans() []Span {
-	var out []Span
-	for _, s := range e.Spans {
-		if s.Kind == KindServer {
-			out = append(out, s)
-		}
-	}
-	return out
 }

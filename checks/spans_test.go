@@ -113,12 +113,18 @@ func TestSpansFromTraces(t *testing.T) {
 }
 
 func TestEvidenceSpanLookups(t *testing.T) {
-	ev := &Evidence{Spans: SpansFromTraces(testTraces())}
+	probe := Probe{Method: "GET", Path: "/users/42?x=1", TraceID: "0af7651916cd43dd8448eb211c80319c"}
+	ev := &Evidence{Probes: []Probe{probe}, Spans: SpansFromTraces(testTraces())}
+	Run(ev, nil, Options{})
 	assert.Len(t, ev.TraceSpans("0af7651916cd43dd8448eb211c80319c"), 2)
 	assert.Empty(t, ev.TraceSpans("ffffffffffffffffffffffffffffffff"))
-	require.Len(t, ev.ServerSpans(), 1)
+	assert.Equal(t, len(ev.Spans), ev.SpanCount())
+	assert.True(t, ev.SpanIndex().HasTrace("0af7651916cd43dd8448eb211c80319c"))
+	assert.False(t, ev.SpanIndex().HasTrace("ffffffffffffffffffffffffffffffff"))
+	assert.True(t, ev.SpanIndex().HasSpan("0af7651916cd43dd8448eb211c80319c", ev.Spans[0].SpanID))
+	assert.False(t, ev.SpanIndex().HasSpan("0af7651916cd43dd8448eb211c80319c", "1111111111111111"))
+	assert.Equal(t, []NameCount{{"users", 2}, {"worker", len(ev.Spans) - 2}}, ev.SpanIndex().ServiceNames())
 
-	probe := Probe{Method: "GET", Path: "/users/42?x=1", TraceID: "0af7651916cd43dd8448eb211c80319c"}
 	s, ok := ev.ServerSpan(probe)
 	require.True(t, ok, "a root SERVER span answers a probe whose parent id is empty")
 	assert.Equal(t, "GET /users/:id", s.Name)
@@ -127,6 +133,43 @@ func TestEvidenceSpanLookups(t *testing.T) {
 	_, ok = ev.ServerSpan(Probe{})
 	assert.False(t, ok, "an untraced probe has no server span")
 	assert.Equal(t, "GET /users/42", probe.Subject(), "the query string stays out of subjects")
+}
+
+// TestSpanIndexMerges: indexes of consecutive parts merged in order equal
+// the index of one pass, and the part merged in is left as it was.
+func TestSpanIndexMerges(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 19, 10, 0, 0, time.UTC)
+	probe := Probe{Method: "GET", Path: "/users/42", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", ParentSpanID: "00f067aa0ba902b7", Start: t0, End: t0.Add(time.Second)}
+	spans := SpansFromTraces(testTraces())
+	for i := range spans {
+		spans[i].Start = t0.Add(time.Duration(i) * time.Millisecond)
+	}
+	spans = append(spans,
+		Span{TraceID: probe.TraceID, SpanID: "a000000000000001", ParentSpanID: probe.ParentSpanID, Kind: KindServer, Name: "GET /users/:id", Start: t0},
+		Span{TraceID: "5bf92f3577b34da6a3ce929d0e0e4736", SpanID: "a000000000000002", Kind: KindServer, Name: "GET", Start: t0.Add(time.Millisecond),
+			Attrs: map[string]any{"http.request.method": "GET", "url.path": "/users/42"}})
+	ev := func() *Evidence { return &Evidence{Probes: []Probe{probe}} }
+	whole := newSpanIndex(ev())
+	for i := range spans {
+		whole.add(&spans[i])
+	}
+	for cut := 0; cut <= len(spans); cut++ {
+		a, b, again := newSpanIndex(ev()), newSpanIndex(ev()), newSpanIndex(ev())
+		for i := range spans {
+			if i < cut {
+				a.add(&spans[i])
+			} else {
+				b.add(&spans[i])
+				again.add(&spans[i])
+			}
+		}
+		a.merge(b)
+		require.Equal(t, whole, a, "cut at %d", cut)
+		require.Equal(t, again, b, "the later part is only read")
+	}
+	got := &Evidence{Probes: []Probe{probe}, index: whole}
+	require.Len(t, got.TimeCandidates(probe), 1)
+	assert.Equal(t, "a000000000000002", got.TimeCandidates(probe)[0].SpanID)
 }
 
 func TestLogRecordsFromLogs(t *testing.T) {

@@ -94,3 +94,54 @@ func judgeRight(ev *checks.Evidence, rules []*checks.Rule, opt checks.Options, l
 	res := j.Result()
 	return [2]any{res.Rules, res.Findings}
 }
+
+// TestSpanPartsMergeIntoOnePass cuts the spans of every fixture case at
+// every point, feeds the second part to a span feed of its own and merges
+// it in: every rule must give exactly the findings, statuses and reasons
+// of one pass. The part merged in is only read: merged into a second
+// judge, it gives the same result again.
+func TestSpanPartsMergeIntoOnePass(t *testing.T) {
+	rules := catalogue.All()
+	for _, dir := range checktest.Cases(t, "../../fixtures/cases") {
+		want, err := checktest.ParseWant(filepath.Join(dir, "want.txt"))
+		require.NoError(t, err)
+		opt := checks.Options{ResolveProfile: true, Profile: want.Profile}
+		load := func() *checks.Evidence {
+			ev, err := offline.LoadDir(dir, limits.Default)
+			require.NoError(t, err)
+			return ev
+		}
+		if len(load().Spans) == 0 {
+			continue
+		}
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			ev := load()
+			whole := checks.Run(ev, rules, opt)
+			n := len(ev.Spans)
+			for k := 0; k <= n; k++ {
+				a, b := load(), load()
+				ja, jb := checks.NewJudge(a, rules, opt), checks.NewJudge(b, rules, opt)
+				later := ja.ForkSpans(k)
+				for i := range a.Spans {
+					if i < k {
+						s, s2 := a.Spans[i], b.Spans[i]
+						ja.Span(&s)
+						jb.Span(&s2)
+					} else {
+						s := a.Spans[i]
+						later.Span(&s)
+					}
+				}
+				ja.MergeSpans(later)
+				jb.MergeSpans(later)
+				for _, j := range []*checks.Judge{ja, jb} {
+					j.Lines(a.Logs)
+				}
+				got, again := ja.Result(), jb.Result()
+				require.Equal(t, [2]any{whole.Rules, whole.Findings}, [2]any{got.Rules, got.Findings}, "cut at span %d of %d", k, n)
+				require.Equal(t, [2]any{whole.Rules, whole.Findings}, [2]any{again.Rules, again.Findings}, "cut at span %d of %d, the later part merged a second time", k, n)
+				require.Equal(t, n, got.Judged.Spans)
+			}
+		})
+	}
+}

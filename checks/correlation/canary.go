@@ -53,7 +53,8 @@ secret query parameters in the HTTP instrumentation; label metrics by route.`,
 		Node:   "redact secret query parameters (new HttpInstrumentation({ redactedQueryParamsServer: [...] })), never log req.headers/req.url, label metrics by route",
 		Python: "do not capture Authorization headers or raw URLs; scrub url.query in a SpanProcessor, never bind request.headers/url in structlog, label metrics by route",
 	},
-	Logs: newCanaryJudge,
+	Logs:  newCanaryJudge,
+	Spans: newCanarySpans,
 }
 
 // canaryJudge finds the canaries in the log lines.
@@ -81,7 +82,8 @@ func (j *canaryJudge) Merge(later checks.LogJudge) { j.found.merge(&later.(*cana
 func (j *canaryJudge) Scrape(sc *checks.Scrape) { scanMetrics(sc, j.canaries, &j.metrics) }
 
 func (j *canaryJudge) Finish(p *checks.Pass) {
-	checkNoCanaryLeak(p, &j.found, &j.metrics)
+	spans, _ := p.SpanState().(*canarySpans)
+	checkNoCanaryLeak(p, &j.found, spans, &j.metrics)
 }
 
 // maxDepth bounds recursion into nested attribute values.
@@ -114,7 +116,8 @@ func (l *leaks) put(key string, n *leak) {
 	}
 	x := l.by[key]
 	if x == nil {
-		l.by[key] = n
+		c := *n // n may belong to the leaks merged in, which are only read
+		l.by[key] = &c
 		l.order = append(l.order, key)
 		return
 	}
@@ -133,7 +136,7 @@ func (l *leaks) merge(o *leaks) {
 
 // checkNoCanaryLeak reports the leaks found in the log lines and those in
 // the rest of the evidence.
-func checkNoCanaryLeak(p *checks.Pass, found, metrics *leaks) {
+func checkNoCanaryLeak(p *checks.Pass, found *leaks, spans *canarySpans, metrics *leaks) {
 	canaries := sentCanaries(p.Evidence)
 	if len(canaries) == 0 {
 		p.Skip("no canary secrets were sent with the probes")
@@ -141,7 +144,15 @@ func checkNoCanaryLeak(p *checks.Pass, found, metrics *leaks) {
 	}
 	resources := map[string]bool{}
 	scanLogRecords(p.Evidence, canaries, resources, found)
-	scanSpans(p.Evidence, canaries, resources, found)
+	if spans != nil {
+		found.merge(&spans.found)
+		for _, key := range spans.resOrder {
+			if !resources[key] {
+				resources[key] = true
+				found.merge(spans.resources[key])
+			}
+		}
+	}
 	found.merge(metrics)
 	for _, key := range found.order {
 		subject, _, _ := strings.Cut(key, "\x00")
@@ -184,21 +195,60 @@ func scanLogRecords(ev *checks.Evidence, canaries []checks.Canary, resources map
 	}
 }
 
-func scanSpans(ev *checks.Evidence, canaries []checks.Canary, resources map[string]bool, found *leaks) {
-	for _, s := range ev.Spans {
-		where := "trace " + s.TraceID
-		for _, c := range canaries {
-			if strings.Contains(s.Name, c.Value) {
-				found.add("span "+strings.ToLower(s.Kind)+" name", c, math.MaxInt, where, s.Name)
-			}
-			scanAttrs(s.Attrs, c, "span "+s.Name+" attribute ", where, found)
-			for _, e := range s.Events {
-				scanAttrs(e.Attrs, c, "span "+s.Name+" event "+e.Name+" attribute ", where, found)
-			}
+// maxResources bounds the distinct resources whose leaks are kept apart.
+const maxResources = 1024
+
+// canarySpans is the span half of no-canary-leak: the leaks in span
+// names and attributes, and, once per distinct resource, in the resource
+// (a log record of the same resource, scanned in Finish, counts it once).
+type canarySpans struct {
+	canaries  []checks.Canary
+	found     leaks
+	resources map[string]*leaks
+	resOrder  []string
+}
+
+func newCanarySpans(ev *checks.Evidence) checks.SpanJudge {
+	return &canarySpans{canaries: sentCanaries(ev), resources: map[string]*leaks{}}
+}
+
+func (j *canarySpans) Span(s *checks.Span) {
+	if len(j.canaries) == 0 {
+		return
+	}
+	where := "trace " + s.TraceID
+	for _, c := range j.canaries {
+		if strings.Contains(s.Name, c.Value) {
+			j.found.add("span "+strings.ToLower(s.Kind)+" name", c, math.MaxInt, where, s.Name)
 		}
-		scanResource(s.Resource, canaries, resources, found)
+		scanAttrs(s.Attrs, c, "span "+s.Name+" attribute ", where, &j.found)
+		for _, e := range s.Events {
+			scanAttrs(e.Attrs, c, "span "+s.Name+" event "+e.Name+" attribute ", where, &j.found)
+		}
+	}
+	key := fmt.Sprint(s.Resource) // fmt prints maps in key order
+	if _, seen := j.resources[key]; seen || len(j.resources) >= maxResources {
+		return
+	}
+	l := &leaks{}
+	scanResource(s.Resource, j.canaries, map[string]bool{}, l)
+	j.resources[key] = l
+	j.resOrder = append(j.resOrder, key)
+}
+
+func (j *canarySpans) Merge(later checks.SpanJudge) {
+	o := later.(*canarySpans)
+	j.found.merge(&o.found)
+	for _, key := range o.resOrder {
+		if _, seen := j.resources[key]; !seen && len(j.resources) < maxResources {
+			j.resources[key] = o.resources[key]
+			j.resOrder = append(j.resOrder, key)
+		}
 	}
 }
+
+// Finish is the LogJudge's: the rule reports once, from every signal.
+func (j *canarySpans) Finish(*checks.Pass) {}
 
 // scanResource scans a resource the first time it is seen: thousands of
 // spans share a handful of resources.

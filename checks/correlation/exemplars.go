@@ -90,14 +90,11 @@ func (j *exemplarJudge) Finish(p *checks.Pass) {
 		p.Skip("no exemplar carries a trace id (the classic text format drops exemplars: serve OpenMetrics and attach exemplars)")
 		return
 	}
-	if len(p.Spans) == 0 {
+	if p.SpanCount() == 0 {
 		p.Skip("no spans were received to match %d exemplar trace ids against", len(exs))
 		return
 	}
-	known := map[string]bool{}
-	for _, s := range p.Spans {
-		known[s.TraceID] = true
-	}
+	spans := p.SpanIndex()
 	type tally struct {
 		total              int
 		malformed, unknown []string
@@ -115,7 +112,7 @@ func (j *exemplarJudge) Finish(p *checks.Pass) {
 		switch {
 		case !traceIDRE.MatchString(e.TraceID) || strings.Trim(e.TraceID, "0") == "":
 			t.malformed = append(t.malformed, e.TraceID)
-		case !known[e.TraceID]:
+		case !spans.HasTrace(e.TraceID):
 			t.unknown = append(t.unknown, e.TraceID)
 		}
 	}

@@ -102,9 +102,12 @@ var logServiceKeys = []string{"service.name", "service_name", "service", "otelSe
 // names counts the service names one signal uses.
 type names map[string]int
 
-func (n names) add(v string) {
+func (n names) add(v string) { n.addN(v, 1) }
+
+// addN counts k occurrences of v.
+func (n names) addN(v string, k int) {
 	if v = strings.TrimSpace(v); v != "" && !strings.HasPrefix(v, "unknown_service") {
-		n[v]++
+		n[v] += k
 	}
 }
 
@@ -142,8 +145,8 @@ func checkServiceIdentity(p *checks.Pass, lines, scraped names) {
 
 func traceNames(ev *checks.Evidence) names {
 	n := names{}
-	for _, s := range ev.Spans {
-		n.add(s.ResourceAttr("service.name"))
+	for _, nc := range ev.SpanIndex().ServiceNames() {
+		n.addN(nc.Name, nc.Count)
 	}
 	return n
 }

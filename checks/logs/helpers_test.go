@@ -208,7 +208,7 @@ func TestAttribute(t *testing.T) {
 		// the second probe served in a fresh trace (propagation broken).
 		{TraceID: "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", Kind: checks.KindServer, Start: t0.Add(101 * time.Millisecond)},
 	}
-	a := newAttribution(probes, spans, false)
+	a := newAttribution(probes, checks.IndexSpans(&checks.Evidence{Probes: probes, Spans: spans}), false)
 	assert.True(t, a.served(probes[1], "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"))
 	assert.False(t, a.served(probes[0], "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"))
 	assert.False(t, a.served(probes[1], "dddddddddddddddddddddddddddddddd"))

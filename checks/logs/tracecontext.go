@@ -81,7 +81,7 @@ const (
 
 type traceContextJudge struct {
 	probes []checks.Probe // sorted by start
-	spans  map[string]map[string]bool
+	spans  *checks.SpanIndex
 	attr   attribution
 	totals counts
 	t      tally
@@ -106,8 +106,8 @@ func newTraceContextJudge(ev *checks.Evidence) checks.LogJudge {
 	slices.SortStableFunc(probes, func(a, b checks.Probe) int { return a.Start.Compare(b.Start) })
 	return &traceContextJudge{
 		probes:    probes,
-		spans:     spanSets(ev.Spans),
-		attr:      newAttribution(probes, ev.Spans, ev.Target.Shared),
+		spans:     ev.SpanIndex(),
+		attr:      newAttribution(probes, ev.SpanIndex(), ev.Target.Shared),
 		totals:    counts{},
 		carried:   map[int]bool{},
 		tentative: map[int]*tentativeLines{},
@@ -126,7 +126,7 @@ func (j *traceContextJudge) Line(l *checks.LogLine) {
 		return
 	}
 	tc := readTraceContext(l.Fields)
-	if i, ok := j.attr.byTrace[tc.traceID]; ok && tc.traceID != "" && i >= 0 {
+	if i, ok := j.attr.lookup(tc.traceID); ok && tc.traceID != "" && i >= 0 {
 		j.carried[i] = true
 	}
 	i, attributed := j.attr.attribute(l, tc)
@@ -223,7 +223,7 @@ func (j *traceContextJudge) Finish(p *checks.Pass) {
 
 // requestProblem judges the context of a line written while serving a
 // traced probe, "" when it is right.
-func requestProblem(l *checks.LogLine, tc traceCtx, pr checks.Probe, attr attribution, spans map[string]map[string]bool) string {
+func requestProblem(l *checks.LogLine, tc traceCtx, pr checks.Probe, attr attribution, spans *checks.SpanIndex) string {
 	switch {
 	case tc.traceID == "":
 		if isAccessLog(l.Fields) {
@@ -234,7 +234,7 @@ func requestProblem(l *checks.LogLine, tc traceCtx, pr checks.Probe, attr attrib
 		return problemOther
 	case tc.spanID == "":
 		return problemNoSpan
-	case len(spans[tc.traceID]) > 0 && !spans[tc.traceID][tc.spanID]:
+	case spans.HasTrace(tc.traceID) && !spans.HasSpan(tc.traceID, tc.spanID):
 		// No spans for the trace at all is traces/received's finding, not ours.
 		return problemSpan
 	}
@@ -250,27 +250,16 @@ func probeTraceID(probes []checks.Probe, subject string) string {
 	return "trace id"
 }
 
-// spanSets maps each trace id to its span ids.
-func spanSets(spans []checks.Span) map[string]map[string]bool {
-	out := map[string]map[string]bool{}
-	for _, s := range spans {
-		if out[s.TraceID] == nil {
-			out[s.TraceID] = map[string]bool{}
-		}
-		out[s.TraceID][s.SpanID] = true
-	}
-	return out
-}
-
 // attribution finds the probe a line was written for.
 type attribution struct {
 	probes []checks.Probe // sorted by start
 	// shared: the target serves other traffic too (audit), so a line with a
 	// trace id of no probe is another request's, never a probe's by time.
 	shared bool
-	// byTrace maps a trace id to the index of the probe it served, or -1 for
-	// a trace of other traffic (obslint's scrapes, background work).
+	// byTrace maps the trace id a probe injected to the probe's index; the
+	// other traces are looked up in spans (see lookup).
 	byTrace map[string]int
+	spans   *checks.SpanIndex
 }
 
 // newAttribution indexes the probes' injected trace ids and, from the
@@ -280,31 +269,38 @@ type attribution struct {
 //
 // On a shared target other requests overlap the probes, so a SERVER span
 // that started during a probe proves nothing: only the injected ids count.
-func newAttribution(probes []checks.Probe, spans []checks.Span, shared bool) attribution {
-	a := attribution{probes: probes, shared: shared, byTrace: map[string]int{}}
+func newAttribution(probes []checks.Probe, spans *checks.SpanIndex, shared bool) attribution {
+	a := attribution{probes: probes, shared: shared, spans: spans, byTrace: map[string]int{}}
 	for i, pr := range probes {
 		if pr.Traced() {
 			a.byTrace[pr.TraceID] = i
 		}
 	}
-	for _, s := range spans {
-		if shared {
-			break
-		}
-		if s.Kind != checks.KindServer || s.TraceID == "" {
-			continue
-		}
-		if _, known := a.byTrace[s.TraceID]; known {
-			continue
-		}
-		a.byTrace[s.TraceID] = -1
-		for i, pr := range probes {
-			if !s.Start.Before(pr.Start) && !s.Start.After(pr.End) {
-				a.byTrace[s.TraceID] = i
-			}
+	return a
+}
+
+// lookup finds the probe a trace served: the probe that injected it, or,
+// for a target that serves only obslint, the last probe in flight when
+// the trace's first SERVER span started (-1 if none was). ok is false for
+// a trace obslint knows nothing of.
+func (a attribution) lookup(traceID string) (int, bool) {
+	if i, ok := a.byTrace[traceID]; ok {
+		return i, true
+	}
+	if a.shared {
+		return 0, false
+	}
+	start, ok := a.spans.ServerStart(traceID)
+	if !ok {
+		return 0, false
+	}
+	i := -1
+	for k, pr := range a.probes {
+		if !start.Before(pr.Start) && !start.After(pr.End) {
+			i = k
 		}
 	}
-	return a
+	return i, true
 }
 
 // attribute finds the probe a line was written for: first by the trace id
@@ -313,7 +309,7 @@ func newAttribution(probes []checks.Probe, spans []checks.Span, shared bool) att
 // probe are start-up lines; lines outside every window (a scrape, shutdown)
 // and untimed lines (an offline file) with no known trace id belong to none.
 func (a attribution) attribute(l *checks.LogLine, tc traceCtx) (int, bool) {
-	if i, ok := a.byTrace[tc.traceID]; ok && tc.traceID != "" {
+	if i, ok := a.lookup(tc.traceID); ok && tc.traceID != "" {
 		return i, i >= 0
 	}
 	if l.Time.IsZero() || (a.shared && tc.traceID != "") {
@@ -336,7 +332,7 @@ func (a attribution) served(pr checks.Probe, traceID string) bool {
 	if traceID == pr.TraceID {
 		return true
 	}
-	i, ok := a.byTrace[traceID]
+	i, ok := a.lookup(traceID)
 	return ok && i >= 0 && a.probes[i].Start.Equal(pr.Start) && a.probes[i].Path == pr.Path
 }
 

@@ -42,18 +42,40 @@ which must be loaded before express is required:
 		Python: "instrument the FastAPI/Flask app after all routes are mounted so server spans carry http.route",
 	},
 	Needs: []checks.Need{checks.NeedSpans},
-	Check: checkExpectedRoutes,
+	Spans: newRoutesJudge,
 }
 
-func checkExpectedRoutes(p *checks.Pass) {
+// maxRoutes bounds the distinct http.route values kept.
+const maxRoutes = 4096
+
+// routesJudge keeps the http.route values of the SERVER spans.
+type routesJudge struct{ seen map[string]bool }
+
+func newRoutesJudge(*checks.Evidence) checks.SpanJudge { return &routesJudge{seen: map[string]bool{}} }
+
+func (j *routesJudge) Span(s *checks.Span) {
+	if s.Kind != checks.KindServer {
+		return
+	}
+	if r := s.Attr(attrRoute); !j.seen[r] && len(j.seen) < maxRoutes {
+		j.seen[r] = true
+	}
+}
+
+func (j *routesJudge) Merge(later checks.SpanJudge) {
+	for r := range later.(*routesJudge).seen {
+		if len(j.seen) < maxRoutes {
+			j.seen[r] = true
+		}
+	}
+}
+
+func (j *routesJudge) Finish(p *checks.Pass) {
 	if len(p.Expect.Routes) == 0 {
 		p.Skip("no route declared in expect.routes (or --expect-route)")
 		return
 	}
-	seen := map[string]bool{}
-	for _, s := range p.ServerSpans() {
-		seen[s.Attr(attrRoute)] = true
-	}
+	seen := j.seen
 	for _, route := range p.Expect.Routes {
 		if seen[route] {
 			continue

@@ -53,33 +53,12 @@ func isHTTPServer(s checks.Span) bool {
 	return false
 }
 
-// httpServerSpans returns the HTTP SERVER spans in arrival order.
-func httpServerSpans(ev *checks.Evidence) []checks.Span {
-	var out []checks.Span
-	for _, s := range ev.Spans {
-		if isHTTPServer(s) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // spanMethod is the request method, stable name first.
-func spanMethod(s checks.Span) string {
-	if m := s.Attr(attrMethod); m != "" {
-		return m
-	}
-	return s.Attr(legacyMethod)
-}
+func spanMethod(s checks.Span) string { return checks.SpanMethod(&s) }
 
 // spanPath is the request path without its query: url.path, or the path
 // part of the legacy http.target.
-func spanPath(s checks.Span) string {
-	if p := s.Attr(attrPath); p != "" {
-		return p
-	}
-	return stripQuery(s.Attr(legacyTarget))
-}
+func spanPath(s checks.Span) string { return checks.SpanPath(&s) }
 
 // spanStatusCode is the response status, stable name first; ok is false
 // when the span has none or it is not a number.
@@ -137,28 +116,8 @@ func fromInstrumentation(s checks.Span) bool {
 	return false
 }
 
-func stripQuery(path string) string {
-	if i := strings.IndexAny(path, "?#"); i >= 0 {
-		return path[:i]
-	}
-	return path
-}
-
 // probePath is the path a probe requested, without its query string.
-func probePath(p checks.Probe) string { return stripQuery(p.Path) }
-
-// once remembers which (subject, kind) pairs were reported, so a rule says a
-// thing once per span name instead of once per span.
-type once map[string]bool
-
-func (o once) first(subject, kind string) bool {
-	k := subject + "\x00" + kind
-	if o[k] {
-		return false
-	}
-	o[k] = true
-	return true
-}
+func probePath(p checks.Probe) string { return checks.StripQuery(p.Path) }
 
 // plural writes "1 span", "3 spans".
 func plural(n int, noun string) string {

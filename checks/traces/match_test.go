@@ -72,7 +72,7 @@ func TestProbeServerSpan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev := &checks.Evidence{Probes: []checks.Probe{tt.probe}, Spans: tt.spans}
+			ev := judged(&checks.Evidence{Probes: []checks.Probe{tt.probe}, Spans: tt.spans})
 			s, how, ok := ProbeServerSpan(ev, tt.probe)
 			assert.Equal(t, tt.wantID != "", ok)
 			assert.Equal(t, tt.wantID, s.SpanID)
@@ -87,7 +87,7 @@ func TestProbeServerSpanIgnoresOtherProbesTraces(t *testing.T) {
 	a := probeA()
 	b := probeA()
 	b.TraceID, b.ParentSpanID = traceB, "1111111111111111"
-	ev := &checks.Evidence{Probes: []checks.Probe{a, b}, Spans: []checks.Span{server(traceB, "s000000000000001", "", "/users/42", t0.Add(time.Millisecond))}}
+	ev := judged(&checks.Evidence{Probes: []checks.Probe{a, b}, Spans: []checks.Span{server(traceB, "s000000000000001", "", "/users/42", t0.Add(time.Millisecond))}})
 	_, _, ok := ProbeServerSpan(ev, a)
 	assert.False(t, ok)
 	_, how, ok := ProbeServerSpan(ev, b)
@@ -110,4 +110,11 @@ func TestLostTraceState(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, lostTraceState(tt.injected, tt.got), "%q vs %q", tt.injected, tt.got)
 	}
+}
+
+// judged runs an empty catalogue over ev, so that its spans are indexed as
+// the rules find them.
+func judged(ev *checks.Evidence) *checks.Evidence {
+	checks.Run(ev, nil, checks.Options{})
+	return ev
 }

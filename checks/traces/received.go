@@ -55,7 +55,7 @@ on SIGTERM so the last batch is flushed.`,
 }
 
 func checkReceived(p *checks.Pass) {
-	if len(p.Spans) == 0 {
+	if p.SpanCount() == 0 {
 		p.Reportf("traces", "no spans were received from %s%s", traceSource(p.Evidence), probeNote(p.Evidence))
 		return
 	}
@@ -68,7 +68,7 @@ func checkReceived(p *checks.Pass) {
 		}
 		p.Reportf(pr.Subject(), "no span arrived for trace %s (the request was answered with %d); "+
 			"%d spans from other requests did: check the sampler and that the request is not excluded from instrumentation",
-			pr.TraceID, pr.Status, len(p.Spans))
+			pr.TraceID, pr.Status, p.SpanCount())
 	}
 }
 

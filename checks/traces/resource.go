@@ -44,21 +44,12 @@ Fix: set ` + "`OTEL_SERVICE_NAME`" + ` in the deployment, or the service name in
 }
 
 func checkServiceName(p *checks.Pass) {
-	counts := map[string]int{}
-	var order []string
-	for _, s := range p.Spans {
-		v := s.ResourceAttr("service.name")
-		if _, seen := counts[v]; !seen {
-			order = append(order, v)
-		}
-		counts[v]++
-	}
-	for _, v := range order {
-		switch {
+	for _, nc := range p.SpanIndex().ServiceNames() {
+		switch v := nc.Name; {
 		case v == "":
-			p.Reportf("resource", "%s carry no service.name resource attribute", plural(counts[v], "span"))
+			p.Reportf("resource", "%s carry no service.name resource attribute", plural(nc.Count, "span"))
 		case strings.HasPrefix(v, "unknown_service"):
-			p.Reportf("resource", "%s carry the SDK's fallback service.name %q: the service name was never configured", plural(counts[v], "span"), v)
+			p.Reportf("resource", "%s carry the SDK's fallback service.name %q: the service name was never configured", plural(nc.Count, "span"), v)
 		}
 	}
 }
@@ -101,7 +92,7 @@ Fix: build the resource from the SDK's default one, and set ` + "`service.versio
 		Node:   "merge your attributes onto defaultResource() instead of replacing it, and set service.version (OTEL_RESOURCE_ATTRIBUTES=service.version=…)",
 		Python: "use Resource.create({...}) (not Resource({...})) on opentelemetry-sdk ≥ 1.43, and set service.version",
 	},
-	Check: checkResource,
+	Spans: newResourceJudge,
 }
 
 // resourceRequired are the resource attributes every span's resource needs.
@@ -110,28 +101,50 @@ var resourceRequired = []string{"telemetry.sdk.name", "telemetry.sdk.language", 
 // resourceDeprecated maps deprecated resource attributes to their successor.
 var resourceDeprecated = map[string]string{"deployment.environment": "deployment.environment.name"}
 
-func checkResource(p *checks.Pass) {
-	missing := map[string]int{}
-	deprecated := map[string]int{}
-	for _, s := range p.Spans {
-		for _, k := range resourceRequired {
-			if s.ResourceAttr(k) == "" {
-				missing[k]++
-			}
-		}
-		for k := range resourceDeprecated {
-			if _, ok := s.Resource[k]; ok {
-				deprecated[k]++
-			}
-		}
-	}
+// resourceJudge counts the spans whose resource lacks each required
+// attribute or carries a deprecated one.
+type resourceJudge struct {
+	n                   int
+	missing, deprecated map[string]int
+}
+
+func newResourceJudge(*checks.Evidence) checks.SpanJudge {
+	return &resourceJudge{missing: map[string]int{}, deprecated: map[string]int{}}
+}
+
+func (j *resourceJudge) Span(s *checks.Span) {
+	j.n++
 	for _, k := range resourceRequired {
-		if n := missing[k]; n > 0 {
-			p.Reportf("resource attribute "+k, "%s of %d carry no %s resource attribute%s", plural(n, "span"), len(p.Spans), k, resourceHint(k))
+		if s.ResourceAttr(k) == "" {
+			j.missing[k]++
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(deprecated)) {
-		p.Reportf("resource attribute "+k, "%s carry the deprecated %s; rename it %s", plural(deprecated[k], "span"), k, resourceDeprecated[k])
+	for k := range resourceDeprecated {
+		if _, ok := s.Resource[k]; ok {
+			j.deprecated[k]++
+		}
+	}
+}
+
+func (j *resourceJudge) Merge(later checks.SpanJudge) {
+	o := later.(*resourceJudge)
+	j.n += o.n
+	for k, n := range o.missing {
+		j.missing[k] += n
+	}
+	for k, n := range o.deprecated {
+		j.deprecated[k] += n
+	}
+}
+
+func (j *resourceJudge) Finish(p *checks.Pass) {
+	for _, k := range resourceRequired {
+		if n := j.missing[k]; n > 0 {
+			p.Reportf("resource attribute "+k, "%s of %d carry no %s resource attribute%s", plural(n, "span"), j.n, k, resourceHint(k))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(j.deprecated)) {
+		p.Reportf("resource attribute "+k, "%s carry the deprecated %s; rename it %s", plural(j.deprecated[k], "span"), k, resourceDeprecated[k])
 	}
 }
 

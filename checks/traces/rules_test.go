@@ -180,15 +180,15 @@ func TestSubtreeSurvivesCycles(t *testing.T) {
 		{SpanID: "c", ParentSpanID: "b"},
 		{SpanID: "d", ParentSpanID: "x"},
 	}
-	done := make(chan []checks.Span)
-	go func() { done <- subtree(trace, "a") }()
+	done := make(chan []node)
+	go func() { done <- subtree(nodes(trace...), "a") }()
 	select {
 	case got := <-done:
 		assert.Len(t, got, 3)
 	case <-time.After(2 * time.Second):
 		t.Fatal("subtree does not terminate on a parent cycle")
 	}
-	assert.Nil(t, subtree(trace, "missing"))
+	assert.Nil(t, subtree(nodes(trace...), "missing"))
 }
 
 func TestThrownError(t *testing.T) {
@@ -204,7 +204,7 @@ func TestThrownError(t *testing.T) {
 		{"message on an unset span", []checks.Span{{StatusCode: checks.StatusUnset, StatusMessage: "note"}}, false},
 	}
 	for _, tt := range tests {
-		_, got := thrownError(tt.spans)
+		_, got := thrownError(nodes(tt.spans...))
 		assert.Equal(t, tt.want, got, tt.name)
 	}
 }
@@ -226,6 +226,14 @@ func TestOrphan(t *testing.T) {
 		{"consumer span with a remote parent", checks.Span{Kind: checks.KindConsumer, ParentSpanID: "z"}, false},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, orphan(tt.span, local, injected), tt.name)
+		assert.Equal(t, tt.want, orphan(newNode(&tt.span), local, injected), tt.name)
 	}
+}
+
+func nodes(spans ...checks.Span) []node {
+	out := make([]node, len(spans))
+	for i := range spans {
+		out[i] = newNode(&spans[i])
+	}
+	return out
 }

@@ -46,24 +46,46 @@ a release ≥ 0.221.`,
 		Node:   "upgrade @opentelemetry/instrumentation-http to ≥ 0.221 (sdk-node 0.30x), which emits only the stable names",
 		Python: "set OTEL_SEMCONV_STABILITY_OPT_IN=http",
 	},
-	Check: checkHTTPSemconv,
+	Spans: newSemconvJudge,
 }
 
-func checkHTTPSemconv(p *checks.Pass) {
-	spans := httpServerSpans(p.Evidence)
-	if len(spans) == 0 {
+// semconvJudge keeps the first span with each problem per span name. The
+// route problem needs the probe a span served, known once every span was
+// fed: Finish looks for it among the probes' server spans.
+type semconvJudge struct {
+	http  int
+	found firsts
+}
+
+func newSemconvJudge(*checks.Evidence) checks.SpanJudge { return &semconvJudge{} }
+
+func (j *semconvJudge) Span(s *checks.Span) {
+	if !isHTTPServer(*s) {
+		return
+	}
+	j.http++
+	for _, f := range semconvProblems(*s, checks.Probe{}) {
+		j.found.addFix(s.Seq, s.Subject(), f.kind, f.fix, finding("%s (trace %s)", f.msg, s.TraceID))
+	}
+}
+
+func (j *semconvJudge) Merge(later checks.SpanJudge) {
+	o := later.(*semconvJudge)
+	j.http += o.http
+	j.found.merge(&o.found)
+}
+
+func (j *semconvJudge) Finish(p *checks.Pass) {
+	if j.http == 0 {
 		p.Skip("no HTTP SERVER spans were received")
 		return
 	}
-	probes := probeBySpan(p.Evidence)
-	seen := once{}
-	for _, s := range spans {
-		for _, f := range semconvProblems(s, probes[s.SpanID]) {
-			if seen.first(s.Subject(), f.kind) {
-				p.Report(checks.Finding{Subject: s.Subject(), Message: fmt.Sprintf("%s (trace %s)", f.msg, s.TraceID), Fix: f.fix.For(p.Target.Profile)})
-			}
+	for _, m := range probeServerSpans(p.Evidence) {
+		if f, ok := routeProblem(m.Span, m.Probe); ok && isHTTPServer(m.Span) {
+			j.found.addFix(m.Span.Seq, m.Span.Subject(), f.kind, f.fix, finding("%s (trace %s)", f.msg, m.Span.TraceID))
 		}
 	}
+	j.found.report(p)
 }
 
 // problem is one semconv problem of a span; fix is empty when the rule's
@@ -111,11 +133,20 @@ func semconvProblems(s checks.Span, pr checks.Probe) []problem {
 	if v, ok := s.Attrs[attrStatus]; ok && !isInt(v) {
 		out = append(out, problem{kind: "type", msg: fmt.Sprintf("%s is %T %v, want an int", attrStatus, v, v), fix: handMadeFix})
 	}
-	if pr.Route != "" && !hasAttr(s, attrRoute) {
-		out = append(out, problem{kind: "route", msg: fmt.Sprintf("no %s although the probe's route %s is known to the framework", attrRoute, pr.Route), fix: handMadeFix})
+	if f, ok := routeProblem(s, pr); ok {
+		out = append(out, f)
 	}
 	return out
 }
 
 // optInHint is the remedy for old and dup mode in both stacks' words.
 const optInHint = "Python: set OTEL_SEMCONV_STABILITY_OPT_IN=http; Node: upgrade @opentelemetry/instrumentation-http to ≥ 0.221"
+
+// routeProblem is the problem of a span that served a probe whose route
+// template the framework knows, yet carries no http.route.
+func routeProblem(s checks.Span, pr checks.Probe) (problem, bool) {
+	if pr.Route == "" || hasAttr(s, attrRoute) {
+		return problem{}, false
+	}
+	return problem{kind: "route", msg: fmt.Sprintf("no %s although the probe's route %s is known to the framework", attrRoute, pr.Route), fix: handMadeFix}, true
+}

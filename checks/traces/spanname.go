@@ -40,7 +40,7 @@ span name from the request path.`,
 		Node:   "let instrumentation-http/express name server spans from the route; do not updateName() with req.url",
 		Python: "use FastAPIInstrumentor (route templates) instead of the bare ASGI middleware; do not name spans after request.url.path",
 	},
-	Check: checkSpanName,
+	Spans: newSpanNameJudge,
 }
 
 // spanNameRE is the shape of an HTTP server span name (reference §4.6 TR-010).
@@ -49,18 +49,42 @@ var spanNameRE = regexp.MustCompile(`^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|
 // legacyNameRE is the old `HTTP GET` form: the method where the route goes.
 var legacyNameRE = regexp.MustCompile(`^HTTP (GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|QUERY)$`)
 
-func checkSpanName(p *checks.Pass) {
-	spans := httpServerSpans(p.Evidence)
-	if len(spans) == 0 {
+// spanNameJudge keeps the first badly named HTTP server span per name.
+type spanNameJudge struct {
+	probes []checks.Probe
+	http   int
+	found  firsts
+}
+
+func newSpanNameJudge(ev *checks.Evidence) checks.SpanJudge {
+	return &spanNameJudge{probes: ev.Probes}
+}
+
+func (j *spanNameJudge) Span(s *checks.Span) {
+	if !isHTTPServer(*s) {
+		return
+	}
+	j.http++
+	if j.found.has(s.Subject(), "name") {
+		return // an earlier span of this name is the one reported
+	}
+	if msg := spanNameProblem(*s, j.probes); msg != "" {
+		j.found.add(s.Seq, s.Subject(), "name", finding("%s (trace %s)", msg, s.TraceID))
+	}
+}
+
+func (j *spanNameJudge) Merge(later checks.SpanJudge) {
+	o := later.(*spanNameJudge)
+	j.http += o.http
+	j.found.merge(&o.found)
+}
+
+func (j *spanNameJudge) Finish(p *checks.Pass) {
+	if j.http == 0 {
 		p.Skip("no HTTP SERVER spans were received")
 		return
 	}
-	seen := once{}
-	for _, s := range spans {
-		if msg := spanNameProblem(s, p.Probes); msg != "" && seen.first(s.Subject(), "name") {
-			p.Reportf(s.Subject(), "%s (trace %s)", msg, s.TraceID)
-		}
-	}
+	j.found.report(p)
 }
 
 // spanNameProblem judges one server span name against its attributes and

@@ -46,18 +46,23 @@ instrumentation so 5xx responses carry ` + "`error.type`" + `.`,
 		Node:   "leave span status to @opentelemetry/instrumentation-http (pin the 0.30x line for error.type); never set Ok or mark 4xx as Error",
 		Python: "set OTEL_SEMCONV_STABILITY_OPT_IN=http for error.type; never set Ok or mark 4xx server spans as Error",
 	},
-	Check: checkStatus,
+	Spans: newStatusJudge,
 }
 
-func checkStatus(p *checks.Pass) {
-	seen := once{}
-	for _, s := range p.Spans {
-		kind, problems := statusProblems(s)
-		if len(problems) > 0 && seen.first(s.Subject(), kind) {
-			p.Reportf(s.Subject(), "%s (trace %s)", strings.Join(problems, "; "), s.TraceID)
-		}
+// statusJudge keeps the first span per name with each status problem.
+type statusJudge struct{ found firsts }
+
+func newStatusJudge(*checks.Evidence) checks.SpanJudge { return &statusJudge{} }
+
+func (j *statusJudge) Span(s *checks.Span) {
+	if kind, problems := statusProblems(*s); len(problems) > 0 {
+		j.found.add(s.Seq, s.Subject(), kind, finding("%s (trace %s)", strings.Join(problems, "; "), s.TraceID))
 	}
 }
+
+func (j *statusJudge) Merge(later checks.SpanJudge) { j.found.merge(&later.(*statusJudge).found) }
+
+func (j *statusJudge) Finish(p *checks.Pass) { j.found.report(p) }
 
 // statusProblems judges one span. Everything wrong with it goes into one
 // finding: a 500 with status Ok is one mistake, not a status problem and an

@@ -2,6 +2,7 @@ package traces
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/obslint/obslint/checks"
 )
@@ -47,78 +48,163 @@ record exceptions before setting Error.`,
 		Node:   "end every manual span in finally; call span.recordException(err) before setStatus(ERROR)",
 		Python: "use with tracer.start_as_current_span(...) so spans end and exceptions are recorded",
 	},
-	Check: checkStructure,
+	Spans: newStructureJudge,
 }
 
-func checkStructure(p *checks.Pass) {
-	byTrace := map[string][]checks.Span{}
-	for _, s := range p.Spans {
-		byTrace[s.TraceID] = append(byTrace[s.TraceID], s)
-	}
-	traces := map[string]map[string]bool{} // trace id -> span ids
-	for id, spans := range byTrace {
-		traces[id] = spanIDs(spans)
-	}
-	injected := map[string]map[string]bool{} // trace id -> injected parent ids
-	for _, pr := range p.Probes {
+// structureJudge judges each span's ids and times as it arrives, and keeps
+// a compact graph of every trace (ids, parent, kind, what its subtree
+// needs) for what only the whole trace tells: orphan parents and errors
+// thrown without an exception event, judged in Finish.
+type structureJudge struct {
+	shared bool
+	// injected holds, per probe trace id, the injected parent span ids.
+	injected map[string]map[string]bool
+	found    firsts
+	traces   map[string]*traceGraph
+	nodes    int
+	// ungraphed counts spans past checks.MaxIndexedSpans, not in a graph.
+	ungraphed int
+	names     map[string]string // span names, each kept once
+}
+
+// traceGraph is one trace as the structure rule needs it, in arrival order.
+type traceGraph struct{ nodes []node }
+
+// node is one span of a trace graph.
+type node struct {
+	id, parent string
+	name       string
+	seq        int
+	kind       string
+	// server5xx marks a SERVER span whose status is Error.
+	serverError bool
+	exception   bool
+	// thrown is why the span counts as a thrown error ("" when it does not).
+	thrown string
+}
+
+func newStructureJudge(ev *checks.Evidence) checks.SpanJudge {
+	j := &structureJudge{shared: ev.Target.Shared, injected: map[string]map[string]bool{}, traces: map[string]*traceGraph{}, names: map[string]string{}}
+	for _, pr := range ev.Probes {
 		if pr.Traced() {
-			if injected[pr.TraceID] == nil {
-				injected[pr.TraceID] = map[string]bool{}
+			if j.injected[pr.TraceID] == nil {
+				j.injected[pr.TraceID] = map[string]bool{}
 			}
-			injected[pr.TraceID][pr.ParentSpanID] = true
+			j.injected[pr.TraceID][pr.ParentSpanID] = true
 		}
 	}
-	seen := once{}
-	report := func(s checks.Span, kind, format string, args ...any) {
-		if seen.first(s.Subject(), kind) {
-			p.Reportf(s.Subject(), format, args...)
+	return j
+}
+
+func (j *structureJudge) Span(s *checks.Span) {
+	report := func(kind, format string, args ...any) {
+		j.found.add(s.Seq, s.Subject(), kind, finding(format, args...))
+	}
+	switch {
+	case s.TraceID == "":
+		report("trace-id", "all-zero trace id (span %s)", orNone(s.SpanID))
+	case s.SpanID == "":
+		report("span-id", "all-zero span id in trace %s", s.TraceID)
+	}
+	if s.End.Before(s.Start) {
+		report("time", "ends %s before it starts (trace %s): the span was never ended or its clock is broken", s.Start.Sub(s.End), s.TraceID)
+	}
+	if j.nodes >= checks.MaxIndexedSpans {
+		j.ungraphed++
+		return
+	}
+	j.nodes++
+	name, ok := j.names[s.Name]
+	if !ok {
+		name = strings.Clone(s.Name)
+		if len(j.names) < maxFirsts {
+			j.names[name] = name
 		}
 	}
-	for _, s := range p.Spans {
-		switch {
-		case s.TraceID == "":
-			report(s, "trace-id", "all-zero trace id (span %s)", orNone(s.SpanID))
-		case s.SpanID == "":
-			report(s, "span-id", "all-zero span id in trace %s", s.TraceID)
-		}
-		if s.End.Before(s.Start) {
-			report(s, "time", "ends %s before it starts (trace %s): the span was never ended or its clock is broken", s.Start.Sub(s.End), s.TraceID)
-		}
-		if (!p.Target.Shared || injected[s.TraceID] != nil) && orphan(s, traces[s.TraceID], injected[s.TraceID]) {
-			report(s, "orphan", "parent %s is not a span of trace %s: the parent span was never ended or exported", s.ParentSpanID, s.TraceID)
-		}
+	n := newNode(s)
+	n.name = name
+	t := j.traces[s.TraceID]
+	if t == nil {
+		t = &traceGraph{}
+		j.traces[s.TraceID] = t
 	}
-	for _, s := range p.ServerSpans() {
-		if s.StatusCode != checks.StatusError || s.TraceID == "" {
+	t.nodes = append(t.nodes, n)
+}
+
+func (j *structureJudge) Merge(later checks.SpanJudge) {
+	o := later.(*structureJudge)
+	j.found.merge(&o.found)
+	j.ungraphed += o.ungraphed
+	for id, ot := range o.traces {
+		room := checks.MaxIndexedSpans - j.nodes
+		take := min(room, len(ot.nodes))
+		j.ungraphed += len(ot.nodes) - take
+		if take == 0 {
 			continue
 		}
-		sub := subtree(byTrace[s.TraceID], s.SpanID)
-		if why, thrown := thrownError(sub); thrown && !hasException(sub) {
-			report(s, "exception", "failed with a thrown error (%s) but no span of its subtree has an exception event (trace %s)", why, s.TraceID)
+		t := j.traces[id]
+		if t == nil {
+			t = &traceGraph{}
+			j.traces[id] = t
+		}
+		t.nodes = append(t.nodes, ot.nodes[:take]...)
+		j.nodes += take
+	}
+}
+
+func (j *structureJudge) Finish(p *checks.Pass) {
+	for traceID, t := range j.traces {
+		local := map[string]bool{}
+		for _, n := range t.nodes {
+			if n.id != "" {
+				local[n.id] = true
+			}
+		}
+		injected := j.injected[traceID]
+		for _, n := range t.nodes {
+			if (!j.shared || injected != nil) && orphan(n, local, injected) {
+				j.found.add(n.seq, "span "+n.name, "orphan", finding("parent %s is not a span of trace %s: the parent span was never ended or exported", n.parent, traceID))
+			}
+			if !n.serverError || traceID == "" {
+				continue
+			}
+			sub := subtree(t.nodes, n.id)
+			if why, thrown := thrownError(sub); thrown && !anyException(sub) {
+				j.found.add(n.seq, "span "+n.name, "exception", finding("failed with a thrown error (%s) but no span of its subtree has an exception event (trace %s)", why, traceID))
+			}
 		}
 	}
+	if j.ungraphed > 0 {
+		p.Notef("spans", "%d spans past the first %d were judged for their ids and times, but not for orphan parents and exception events", j.ungraphed, checks.MaxIndexedSpans)
+	}
+	j.found.report(p)
 }
 
-// orphan reports whether s names a parent that is neither a span of its
-// trace nor a parent obslint injected. Entry spans (SERVER, CONSUMER) may
-// continue a remote parent: an upstream caller that was not captured or,
-// for a probe's server span, what traces/propagation judges.
-func orphan(s checks.Span, local, injected map[string]bool) bool {
-	if s.ParentSpanID == "" || local[s.ParentSpanID] || injected[s.ParentSpanID] {
+// newNode is what the graph keeps of a span.
+func newNode(s *checks.Span) node {
+	return node{id: s.SpanID, parent: s.ParentSpanID, name: s.Name, seq: s.Seq, kind: s.Kind,
+		serverError: s.Kind == checks.KindServer && s.StatusCode == checks.StatusError,
+		exception:   hasException(*s), thrown: thrownBy(*s)}
+}
+
+// orphan reports whether a span's parent is neither a span of its trace nor
+// the injected parent. SERVER and CONSUMER spans have remote parents.
+func orphan(n node, local, injected map[string]bool) bool {
+	if n.parent == "" || local[n.parent] || injected[n.parent] {
 		return false
 	}
-	return s.Kind != checks.KindServer && s.Kind != checks.KindConsumer
+	return n.kind != checks.KindServer && n.kind != checks.KindConsumer
 }
 
-// subtree returns the span with this id and its descendants within one
-// trace. It tolerates cycles and duplicate ids in hostile input.
-func subtree(trace []checks.Span, root string) []checks.Span {
+// subtree returns the spans with id root and all their descendants, in
+// breadth-first order.
+func subtree(trace []node, root string) []node {
 	children := map[string][]int{}
-	var out []checks.Span
-	for i, s := range trace {
-		children[s.ParentSpanID] = append(children[s.ParentSpanID], i)
-		if s.SpanID == root {
-			out = append(out, s)
+	var out []node
+	for i, n := range trace {
+		children[n.parent] = append(children[n.parent], i)
+		if n.id == root {
+			out = append(out, n)
 		}
 	}
 	if len(out) == 0 {
@@ -131,43 +217,59 @@ func subtree(trace []checks.Span, root string) []checks.Span {
 		queue = queue[1:]
 		for _, i := range children[id] {
 			c := trace[i]
-			if c.SpanID == "" || visited[c.SpanID] {
+			if c.id == "" || visited[c.id] {
 				continue
 			}
-			visited[c.SpanID] = true
+			visited[c.id] = true
 			out = append(out, c)
-			queue = append(queue, c.SpanID)
+			queue = append(queue, c.id)
 		}
 	}
 	return out
 }
 
-// statusCodeRE matches an error.type that is an HTTP status code, which the
-// instrumentation sets from the response alone (no exception involved).
 var statusCodeRE = regexp.MustCompile(`^[1-5][0-9][0-9]$`)
 
 // thrownError reports whether a failed request came from a thrown error:
 // a span with status Error and a description (what instrumentations record
 // from the exception), or an error.type naming an exception class. A 500
 // returned on purpose has neither and needs no exception event.
-func thrownError(spans []checks.Span) (string, bool) {
-	for _, s := range spans {
-		if s.StatusCode == checks.StatusError && s.StatusMessage != "" {
-			return "span " + s.Name + ": " + checks.Excerpt(s.StatusMessage, 80), true
-		}
-		if et := s.Attr(attrErrorType); et != "" && et != "_OTHER" && !statusCodeRE.MatchString(et) {
-			return "error.type " + et, true
+func thrownError(nodes []node) (string, bool) {
+	for _, n := range nodes {
+		if n.thrown != "" {
+			return n.thrown, true
 		}
 	}
 	return "", false
 }
 
-func hasException(spans []checks.Span) bool {
-	for _, s := range spans {
-		for _, e := range s.Events {
-			if e.Name == "exception" {
-				return true
-			}
+// thrownBy says why a span counts as a thrown error: an Error status with a
+// message (the exception's), or an error.type that names an exception
+// rather than a status code. "" when it does not.
+func thrownBy(s checks.Span) string {
+	if s.StatusCode == checks.StatusError && s.StatusMessage != "" {
+		return "span " + s.Name + ": " + checks.Excerpt(s.StatusMessage, 80)
+	}
+	if et := s.Attr(attrErrorType); et != "" && et != "_OTHER" && !statusCodeRE.MatchString(et) {
+		return "error.type " + et
+	}
+	return ""
+}
+
+// hasException reports whether a span has an exception event.
+func hasException(s checks.Span) bool {
+	for _, e := range s.Events {
+		if e.Name == "exception" {
+			return true
+		}
+	}
+	return false
+}
+
+func anyException(nodes []node) bool {
+	for _, n := range nodes {
+		if n.exception {
+			return true
 		}
 	}
 	return false

@@ -229,6 +229,7 @@ func (a *app) judge(ev *checks.Evidence, feed logFeed, p plan, started time.Time
 	opt.Profile = p.profile
 	judging := a.now()
 	j := checks.NewJudge(ev, a.rules(), opt)
+	j.Spans(ev.Spans)
 	if feed != nil {
 		if _, err := feed(j); err != nil {
 			return checks.Result{}, fmt.Errorf("cannot read evidence: %w", err)

@@ -387,6 +387,8 @@ func (e *Engine) judge(v serviceView, profile string, rules []*checks.Rule, opt 
 	opt.ResolveProfile, opt.Profile = true, profile
 	// The judge recovers a panicking rule itself (not_evaluated, "internal error").
 	j := checks.NewJudge(ev, rules, opt)
+	j.Spans(ev.Spans)
+	ev.Spans = nil
 	v.judgeLines(j)
 	return j.Result()
 }

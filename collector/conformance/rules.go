@@ -19,7 +19,7 @@ func collectorRules() []*checks.Rule {
 	for _, r := range all {
 		if slices.Contains(r.Needs, checks.NeedProbes) || slices.Contains(r.Needs, checks.NeedTracedProbes) {
 			c := *r
-			c.Needs, c.Logs, c.Scrapes = nil, nil, nil
+			c.Needs, c.Logs, c.Scrapes, c.Spans = nil, nil, nil, nil
 			c.Check = func(p *checks.Pass) { p.Skip("%s", NoProbesReason) }
 			r = &c
 		}
