@@ -21,6 +21,8 @@ import (
 
 	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/checks/checktest"
+	"github.com/obslint/obslint/internal/limits"
+	"github.com/obslint/obslint/internal/offline"
 )
 
 var obslintBin string
@@ -338,4 +340,42 @@ func TestRunJudgesEveryLineOfAChattyService(t *testing.T) {
 	for _, id := range []string{"logs/json", "logs/timestamp", "logs/level", "logs/message"} {
 		require.Equal(t, "pass", status[id], id)
 	}
+}
+
+// TestRunJudgesEverySpan: --max-spans bounds what a bundle saves, never
+// what is judged. The conformant Node example, run with --max-spans 3,
+// passes every trace rule on all its spans (spooled by the receiver and
+// read back one batch at a time), and the bundle holds the first three.
+func TestRunJudgesEverySpan(t *testing.T) {
+	dir := filepath.Join(repoRoot(), "examples", "node-express")
+	requireInstalled(t, dir)
+	bundle := t.TempDir()
+	code, stdout, stderr, _ := obslintRaw(t, dir, 3*time.Minute,
+		"run", "--format", "json", "--no-progress", "--max-spans", "3", "--save-evidence", bundle, "--", "node", "server.js")
+	require.Equal(t, 0, code, "stderr:\n%s\n%s", stderr, stdout)
+	var r struct {
+		Judged struct {
+			Spans int `json:"spans"`
+		} `json:"judged"`
+		Rules []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		} `json:"rules"`
+		Problems []struct {
+			Message string `json:"message"`
+		} `json:"problems"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &r), stdout)
+	require.Greater(t, r.Judged.Spans, 3, "every span received is judged")
+	for _, p := range r.Problems {
+		require.NotContains(t, p.Message, "spans dropped")
+	}
+	for _, rr := range r.Rules {
+		if strings.HasPrefix(rr.ID, "traces/") {
+			require.Equal(t, "pass", rr.Status, rr.ID)
+		}
+	}
+	saved, err := offline.LoadDir(bundle, limits.Default)
+	require.NoError(t, err)
+	require.Len(t, saved.Spans, 3, "the bundle keeps --max-spans spans")
 }

@@ -44,7 +44,7 @@ func (j *judgeFlags) register(cmd *cobra.Command) {
 	fs.IntVar(&j.limits.MaxLineBytes, "max-log-line-bytes", d.MaxLineBytes, "longer log lines are cut and reported")
 	fs.IntVar(&j.limits.MaxLines, "max-log-lines", d.MaxLines, "log lines kept (examples, --save-evidence) and OTLP log records kept; every log line is judged")
 	fs.Int64Var(&j.limits.MaxScrapeBytes, "max-scrape-bytes", d.MaxScrapeBytes, "larger expositions (after gzip) are cut and reported")
-	fs.IntVar(&j.limits.MaxSpans, "max-spans", d.MaxSpans, "spans kept; more are counted and reported")
+	fs.IntVar(&j.limits.MaxSpans, "max-spans", d.MaxSpans, "spans saved with --save-evidence and fetched from Jaeger per audit; every span received or read from a file is judged")
 	j.tuneFlags.register(fs)
 }
 
@@ -212,15 +212,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// logFeed streams log lines into a judge and says how many it read: the
-// lines of a file lint reads, or those a capture spooled. When a feed is
-// given it brings every line; otherwise the lines are Evidence.Logs.
-type logFeed func(*checks.Judge) (int, error)
+// feed streams spans or log lines into a judge and says how many it read:
+// the lines of a file lint reads, or the spans and lines a capture
+// spooled. Without a feed, the judge reads Evidence.Spans and
+// Evidence.Logs.
+type feed func(*checks.Judge) (int, error)
 
-// judge runs the catalogue over the evidence and the lines feed brings, lets
-// it resolve the profile, and stamps the result with the tool, when the
-// capture started and how long its phases took.
-func (a *app) judge(ev *checks.Evidence, feed logFeed, p plan, started time.Time, timings []runner.Timing) (checks.Result, error) {
+// judge runs the catalogue over the evidence and what the feeds bring
+// (spans first: log lines are judged against them), lets it resolve the
+// profile, and stamps the result with the tool, when the capture started
+// and how long its phases took.
+func (a *app) judge(ev *checks.Evidence, spans, lines feed, p plan, started time.Time, timings []runner.Timing) (checks.Result, error) {
 	ev.Expect = expectations(ev.Expect, p.cfg.Expect)
 	opt := p.options
 	// A profile recorded with the evidence (evidence.json) stands unless the
@@ -229,9 +231,15 @@ func (a *app) judge(ev *checks.Evidence, feed logFeed, p plan, started time.Time
 	opt.Profile = p.profile
 	judging := a.now()
 	j := checks.NewJudge(ev, a.rules(), opt)
-	j.Spans(ev.Spans)
-	if feed != nil {
-		if _, err := feed(j); err != nil {
+	if spans != nil {
+		if _, err := spans(j); err != nil {
+			return checks.Result{}, fmt.Errorf("cannot read evidence: %w", err)
+		}
+	} else {
+		j.Spans(ev.Spans)
+	}
+	if lines != nil {
+		if _, err := lines(j); err != nil {
 			return checks.Result{}, fmt.Errorf("cannot read evidence: %w", err)
 		}
 	} else {

@@ -51,7 +51,7 @@ func (a *app) lint(cmd *cobra.Command, f *lintFlags) error {
 	if err != nil {
 		return fmt.Errorf("cannot read evidence: %w", err)
 	}
-	res, err := a.judge(in.Evidence, in.Judge, p, a.now(), nil)
+	res, err := a.judge(in.Evidence, in.Spans, in.Judge, p, a.now(), nil)
 	if err != nil {
 		return err
 	}

@@ -116,11 +116,14 @@ func (a *app) captureAndJudge(f *runFlags, p plan, what string, capture func(con
 // (after judging, so the bundle records the resolved profile), and reports.
 // A bundle that cannot be written fails the command once the report is out.
 func (a *app) verdict(c *runner.Capture, p plan, started time.Time, saveDir string) error {
-	var feed logFeed
-	if c.Logs != nil {
-		feed = c.Logs.Judge
+	var spans, lines feed
+	if c.Spans != nil {
+		spans = c.Spans.Judge
 	}
-	res, err := a.judge(c.Evidence, feed, p, started, c.Timings)
+	if c.Logs != nil {
+		lines = c.Logs.Judge
+	}
+	res, err := a.judge(c.Evidence, spans, lines, p, started, c.Timings)
 	if err != nil {
 		return err
 	}
@@ -128,6 +131,9 @@ func (a *app) verdict(c *runner.Capture, p plan, started time.Time, saveDir stri
 	if saveDir != "" {
 		if c.Logs != nil {
 			c.Evidence.Logs = c.Logs.Kept(p.limits.MaxLines)
+		}
+		if c.Spans != nil {
+			c.Evidence.Spans = c.Spans.Kept(p.limits.MaxSpans)
 		}
 		if err := offline.WriteDir(saveDir, c.Evidence); err != nil {
 			saveErr = fmt.Errorf("--save-evidence: %w", err)

@@ -134,7 +134,7 @@ type Limits struct {
 	MaxLogLines int `yaml:"max_log_lines" flag:"max-log-lines" schema:"minimum=1"`
 	// Larger expositions (after gzip) are cut and reported (default 33554432).
 	MaxScrapeBytes int64 `yaml:"max_scrape_bytes" flag:"max-scrape-bytes" schema:"minimum=1"`
-	// Spans kept; more are counted and reported (default 200000).
+	// Spans saved with --save-evidence and fetched from Jaeger; every span received or read from a file is judged (default 200000).
 	MaxSpans int `yaml:"max_spans" flag:"max-spans" schema:"minimum=1"`
 }
 

@@ -9,7 +9,7 @@ type Limits struct {
 	MaxLineBytes   int   // longer log lines are truncated and flagged
 	MaxLines       int   // log lines kept in memory (run, audit) or as examples and saved evidence
 	MaxScrapeBytes int64 // larger expositions are truncated and flagged
-	MaxSpans       int
+	MaxSpans       int   // spans saved with --save-evidence and fetched from Jaeger; every span received is judged
 }
 
 // Default are the documented defaults.

@@ -57,13 +57,17 @@ type Files struct {
 	Probes  string
 }
 
-// Input is recorded evidence whose log lines are still to be read: Judge
-// streams them through the rules, Load keeps them in Evidence.Logs.
+// Input is recorded evidence whose spans and log lines are still to be
+// read: Spans and Judge stream them through the rules, Load keeps them in
+// Evidence.Spans and Evidence.Logs.
 type Input struct {
 	Evidence *checks.Evidence
-	logs     string // the log file, "-" for stdin, "" for none
-	lim      limits.Limits
-	stdin    io.Reader
+	// traces is the trace file's body and name, parsed as it is judged.
+	traces     []byte
+	tracesName string
+	logs       string // the log file, "-" for stdin, "" for none
+	lim        limits.Limits
+	stdin      io.Reader
 }
 
 // Load reads the files into evidence, keeping at most lim.MaxLines log
@@ -104,7 +108,7 @@ func Open(f Files, lim limits.Limits, stdin io.Reader) (*Input, error) {
 		ev.Captured.LogSource = "file " + displayName(f.Logs)
 	}
 	if f.Traces != "" {
-		if err := loadTraces(ev, f.Traces, lim, stdin); err != nil {
+		if err := in.readTraces(f.Traces, stdin); err != nil {
 			return nil, err
 		}
 	}
@@ -248,9 +252,13 @@ func (in *Input) Judge(j *checks.Judge) (int, error) {
 	return n, nil
 }
 
-// keep reads the log lines into Evidence.Logs, up to lim.MaxLines.
+// keep reads the spans into Evidence.Spans, and the log lines into
+// Evidence.Logs, up to lim.MaxLines.
 func (in *Input) keep() (*checks.Evidence, error) {
 	ev := in.Evidence
+	if err := in.eachSpan(func(s *checks.Span) { ev.Spans = append(ev.Spans, *s) }); err != nil {
+		return nil, err
+	}
 	if in.logs == "" {
 		return ev, nil
 	}
@@ -327,7 +335,9 @@ func (in *Input) lineMaker() (lines.Make, bool) {
 	}, true
 }
 
-func loadTraces(ev *checks.Evidence, path string, lim limits.Limits, stdin io.Reader) error {
+// readTraces reads the trace file (OTLP JSON), to be parsed as it is
+// judged: a file of 256 MiB holds one request's spans at a time, not all.
+func (in *Input) readTraces(path string, stdin io.Reader) error {
 	body, truncated, err := readCapped(path, 256<<20, stdin)
 	if err != nil {
 		return err
@@ -335,27 +345,43 @@ func loadTraces(ev *checks.Evidence, path string, lim limits.Limits, stdin io.Re
 	if truncated {
 		return fmt.Errorf("%s: larger than 256 MiB", displayName(path))
 	}
-	ev.Captured.Traces = true
-	ev.Captured.TraceSource = "file " + displayName(path)
-	spans, err := parseTraces(body)
-	if err != nil {
-		return fmt.Errorf("%s: %v", displayName(path), err)
+	in.traces, in.tracesName = body, displayName(path)
+	in.Evidence.Captured.Traces = true
+	in.Evidence.Captured.TraceSource = "file " + displayName(path)
+	return nil
+}
+
+// Spans feeds every span of the trace file to j, one export request at a
+// time, and returns how many.
+func (in *Input) Spans(j *checks.Judge) (int, error) {
+	n := 0
+	err := in.eachSpan(func(s *checks.Span) { n++; j.Span(s) })
+	return n, err
+}
+
+// eachSpan calls fn with every span of the trace file, borrowed.
+func (in *Input) eachSpan(fn func(*checks.Span)) error {
+	if in.traces == nil {
+		return nil
 	}
-	ev.Spans = append(ev.Spans, spans...)
-	if len(ev.Spans) > lim.MaxSpans {
-		ev.Problems = append(ev.Problems, checks.Problem{Phase: "limit", Message: fmt.Sprintf("%s: %d spans, only the first %d kept", displayName(path), len(ev.Spans), lim.MaxSpans)})
-		ev.Spans = ev.Spans[:lim.MaxSpans]
+	err := eachTraces(in.traces, func(td ptrace.Traces) {
+		spans := checks.SpansFromTraces(td)
+		for i := range spans {
+			fn(&spans[i])
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %v", in.tracesName, err)
 	}
 	return nil
 }
 
-// parseTraces reads OTLP JSON: one export request per line, as the
+// eachTraces reads OTLP JSON: one export request per line, as the
 // collector's file exporter writes, or one request in the whole file, e.g.
 // pretty-printed. Lines are tried first because the JSON unmarshaler stops
 // after the first object and silently ignores the rest of the input.
-func parseTraces(body []byte) ([]checks.Span, error) {
+func eachTraces(body []byte, fn func(ptrace.Traces)) error {
 	var u ptrace.JSONUnmarshaler
-	var spans []checks.Span
 	parsed := 0
 	for i, line := range bytes.Split(body, []byte("\n")) {
 		if len(bytes.TrimSpace(line)) == 0 {
@@ -363,24 +389,20 @@ func parseTraces(body []byte) ([]checks.Span, error) {
 		}
 		td, err := u.UnmarshalTraces(line)
 		if err != nil && parsed > 0 {
-			return nil, fmt.Errorf("line %d: not OTLP JSON traces: %v", i+1, err)
+			return fmt.Errorf("line %d: not OTLP JSON traces: %v", i+1, err)
 		}
 		if err != nil {
-			return parseTracesWhole(body)
+			td, err := u.UnmarshalTraces(body)
+			if err != nil {
+				return fmt.Errorf("not OTLP JSON traces: %v", err)
+			}
+			fn(td)
+			return nil
 		}
 		parsed++
-		spans = append(spans, checks.SpansFromTraces(td)...)
+		fn(td)
 	}
-	return spans, nil
-}
-
-func parseTracesWhole(body []byte) ([]checks.Span, error) {
-	var u ptrace.JSONUnmarshaler
-	td, err := u.UnmarshalTraces(body)
-	if err != nil {
-		return nil, fmt.Errorf("not OTLP JSON traces: %v", err)
-	}
-	return checks.SpansFromTraces(td), nil
+	return nil
 }
 
 type probesFile struct {

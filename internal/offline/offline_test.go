@@ -215,12 +215,19 @@ func TestLoadTraces(t *testing.T) {
 	require.Len(t, ev.Spans, 3, "one request per line, as the file exporter writes")
 	assert.Equal(t, "worker", ev.Spans[2].ResourceAttr("service.name"))
 
+	// --max-spans bounds what is kept, never what is judged: Open leaves
+	// the spans to the judge, one request at a time.
 	lim := limits.Default
 	lim.MaxSpans = 2
-	ev, err = Load(Files{Traces: perLine}, lim, nil)
+	in, err := Open(Files{Traces: perLine}, lim, nil)
 	require.NoError(t, err)
-	assert.Len(t, ev.Spans, 2)
-	assert.Equal(t, []checks.Problem{{Phase: "limit", Message: perLine + ": 3 spans, only the first 2 kept"}}, ev.Problems)
+	assert.Empty(t, in.Evidence.Spans)
+	j := checks.NewJudge(in.Evidence, nil, checks.Options{})
+	n, err := in.Spans(j)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	assert.Equal(t, 3, j.Result().Judged.Spans)
+	assert.Empty(t, in.Evidence.Problems)
 
 	empty := write(t, dir, "empty.json", "")
 	ev, err = Load(Files{Traces: empty}, limits.Default, nil)

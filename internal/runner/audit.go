@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/obslint/obslint/checks"
-	"github.com/obslint/obslint/collector"
 	"github.com/obslint/obslint/internal/config"
 	"github.com/obslint/obslint/internal/jaeger"
 	"github.com/obslint/obslint/internal/limits"
 	"github.com/obslint/obslint/internal/logsrc"
+	"github.com/obslint/obslint/internal/receiver"
 	"github.com/obslint/obslint/internal/scrape"
 )
 
@@ -107,11 +107,11 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 	}
 	defer stopLogs()
 
-	var recv *collector.Receiver
+	var recv *receiver.Receiver
 	if s.OTLP {
 		ph.say("starting OTLP receiver")
-		recv, err = collector.StartReceiver(ctx, collector.ReceiverOptions{
-			GRPCAddr: s.OTLPGRPC, HTTPAddr: s.OTLPHTTP, MaxSpans: s.Limits.MaxSpans, MaxLogRecords: s.Limits.MaxLines,
+		recv, err = receiver.Start(ctx, receiver.Options{
+			GRPCAddr: s.OTLPGRPC, HTTPAddr: s.OTLPHTTP, MaxLogRecords: s.Limits.MaxLines,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%w: --otlp-listen: %v", ErrCapture, err)
@@ -150,13 +150,14 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 	}
 	ids, answered := answeredTraceIDs(ev.Probes)
 
+	var spans *receiver.Spans
 	switch {
 	case recv != nil:
 		ph.say("waiting for spans of %d probes", len(ids))
 		wctx, cancel := context.WithTimeout(ctx, spanWait)
 		missing := recv.WaitForSpans(wctx, ids, answered, quietAfterSpans)
 		cancel()
-		takeReceived(ev, recv)
+		spans = takeReceived(ev, recv)
 		if len(missing) > 0 {
 			ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("no SERVER span arrived within %s for %d of %d probe trace ids: is the service's OTLP exporter pointed at %s (or gRPC %s)? (its batch delay must be shorter than --span-wait)", spanWait, len(missing), len(ids), recv.HTTPEndpoint(), recv.GRPCEndpoint())})
 		}
@@ -185,11 +186,24 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 
 	if s.Service != "" {
 		keepService(ev, s.Service)
+		if spans != nil {
+			spans = spans.Only(s.Service)
+			if n := spans.Others(); n > 0 {
+				ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("--service %s: %d spans of other services were left out", s.Service, n)})
+			}
+		}
+	}
+	if ev.Target.Service == "" && recv != nil {
+		ev.Target.Service = recv.Service()
 	}
 	if ev.Target.Service == "" {
 		ev.Target.Service = serviceName(ev)
 	}
-	return &Capture{Evidence: ev, Timings: ph.timings, Logs: stopped}, nil
+	c := &Capture{Evidence: ev, Timings: ph.timings, Logs: stopped}
+	if spans != nil {
+		c.Spans = spans
+	}
+	return c, nil
 }
 
 func openLogs(s AuditSettings) (*logsrc.Reader, error) {

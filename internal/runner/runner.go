@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/obslint/obslint/checks"
-	"github.com/obslint/obslint/collector"
 	"github.com/obslint/obslint/internal/config"
 	"github.com/obslint/obslint/internal/launch"
 	"github.com/obslint/obslint/internal/limits"
 	"github.com/obslint/obslint/internal/probe"
+	"github.com/obslint/obslint/internal/receiver"
 	"github.com/obslint/obslint/internal/scrape"
 )
 
@@ -46,6 +46,19 @@ type Capture struct {
 	// Logs holds the captured log lines until they are judged; nil when no
 	// log stream was captured.
 	Logs LogSource
+	// Spans holds the spans the embedded receiver spooled until they are
+	// judged; nil when the spans are in Evidence.Spans (Jaeger) or none
+	// were listened for.
+	Spans SpanSource
+}
+
+// SpanSource is where a capture's spans wait for the judge, which reads
+// them before the lines (checks.Judge).
+type SpanSource interface {
+	// Judge feeds every span to j, in order, and says how many.
+	Judge(j *checks.Judge) (int, error)
+	// Kept returns the first max spans: what a bundle saves.
+	Kept(max int) []checks.Span
 }
 
 // LogSource is where a capture's log lines wait for the judge, which can
@@ -122,7 +135,7 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 	metricsURL := metricsURLFor(cfg, base)
 
 	say("starting OTLP receiver")
-	recv, err := collector.StartReceiver(ctx, collector.ReceiverOptions{MaxSpans: s.Limits.MaxSpans, MaxLogRecords: s.Limits.MaxLines})
+	recv, err := receiver.Start(ctx, receiver.Options{MaxLogRecords: s.Limits.MaxLines})
 	if err != nil {
 		return nil, fmt.Errorf("%w: embedded OTLP receiver: %v", ErrCapture, err)
 	}
@@ -195,12 +208,12 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 	ph.done("stop")
 
 	ev.Problems = append(ev.Problems, proc.Problems()...)
-	takeReceived(ev, recv)
+	spans := takeReceived(ev, recv)
 	if len(missing) > 0 {
 		ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("no SERVER span arrived within %s for %d of %d probe trace ids", spanWait, len(missing), len(ids))})
 	}
-	ev.Target.Service = serviceName(ev)
-	return &Capture{Evidence: ev, Timings: ph.timings, Logs: proc}, nil
+	ev.Target.Service = recv.Service()
+	return &Capture{Evidence: ev, Timings: ph.timings, Logs: proc, Spans: spans}, nil
 }
 
 // metricsURLFor is the configured metrics URL, or the metrics path under base.
@@ -212,20 +225,21 @@ func metricsURLFor(cfg config.Config, base string) string {
 }
 
 // receiverSource describes the embedded receiver as a trace source.
-func receiverSource(recv *collector.Receiver) string {
+func receiverSource(recv *receiver.Receiver) string {
 	return "embedded OTLP receiver " + recv.HTTPEndpoint() + " (gRPC " + recv.GRPCEndpoint() + ")"
 }
 
-// takeReceived moves what the receiver holds into the evidence.
-func takeReceived(ev *checks.Evidence, recv *collector.Receiver) {
-	ev.Spans = recv.Spans()
+// takeReceived moves what the receiver holds into the evidence, and
+// returns its spans, which wait in its spool for the judge.
+func takeReceived(ev *checks.Evidence, recv *receiver.Receiver) *receiver.Spans {
 	ev.LogRecords = recv.LogRecords()
 	ev.OTLPMetrics = recv.Metrics()
 	ev.Problems = append(ev.Problems, recv.Problems()...)
+	return recv.Spans()
 }
 
 // shutdown stops the receiver, bounded.
-func shutdown(recv *collector.Receiver) {
+func shutdown(recv *receiver.Receiver) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = recv.Shutdown(ctx)

@@ -1,9 +1,9 @@
-// Package collector holds obslint's OpenTelemetry Collector pieces. This file
-// set (receiver.go, store.go) is the embedded OTLP receiver the `run` and
-// `audit` front doors point a service's SDK at: the collector's own
-// otlpreceiver (gRPC and HTTP, protobuf and JSON, gzip) on loopback, feeding
-// a bounded in-memory store.
-package collector
+// Package receiver is the embedded OTLP receiver the `run` and `audit`
+// front doors point a service's SDK at: the collector's own otlpreceiver
+// (gRPC and HTTP, protobuf and JSON, gzip) on loopback, feeding a store
+// that spools spans to disk for the judge and keeps OTLP log records and
+// metrics within caps. The collector components (collector/) live apart.
+package receiver
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/receiver"
+	otelreceiver "go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	noopmetric "go.opentelemetry.io/otel/metric/noop"
 	nooptrace "go.opentelemetry.io/otel/trace/noop"
@@ -30,11 +30,11 @@ import (
 	"github.com/obslint/obslint/checks"
 )
 
-// Defaults for ReceiverOptions fields left zero.
+// Defaults for Options fields left zero.
 const (
 	DefaultGRPCAddr        = "127.0.0.1:4317"
 	DefaultHTTPAddr        = "127.0.0.1:4318"
-	DefaultMaxSpans        = 200_000
+	DefaultMaxSpanBytes    = 1 << 30
 	DefaultMaxLogRecords   = 200_000
 	DefaultMaxMetrics      = 100_000
 	DefaultMaxRequestBytes = 20 << 20 // the collector's own HTTP default
@@ -44,16 +44,18 @@ const (
 // taken between choosing it and binding it.
 const startAttempts = 5
 
-// ReceiverOptions configures StartReceiver. Zero fields take the defaults above.
-type ReceiverOptions struct {
+// Options configures Start. Zero fields take the defaults above.
+type Options struct {
 	// GRPCAddr and HTTPAddr are host:port to listen on. "" means the
 	// conventional 127.0.0.1:4317 / :4318 when free, else a free loopback
 	// port. An address given explicitly is used as is: failing to bind it is
 	// an error.
 	GRPCAddr, HTTPAddr string
-	// MaxSpans, MaxLogRecords and MaxMetrics bound what is retained; more is
+	// MaxSpanBytes bounds the spans spooled (protobuf, on disk);
+	// MaxLogRecords and MaxMetrics bound what is retained in memory. More is
 	// counted as dropped and reported by Problems.
-	MaxSpans, MaxLogRecords, MaxMetrics int
+	MaxSpanBytes              int64
+	MaxLogRecords, MaxMetrics int
 	// MaxRequestBytes bounds one OTLP request: the HTTP body size (compressed
 	// and decompressed) and the gRPC message size (rounded up to whole MiB,
 	// the unit the collector takes).
@@ -69,11 +71,11 @@ type Receiver struct {
 	shutdownErr        error
 }
 
-// StartReceiver starts the OTLP receiver on loopback. It returns once both
+// Start starts the OTLP receiver on loopback. It returns once both
 // listeners are bound, so a service launched afterwards can export at once.
-func StartReceiver(ctx context.Context, opt ReceiverOptions) (*Receiver, error) {
+func Start(ctx context.Context, opt Options) (*Receiver, error) {
 	opt = withDefaults(opt)
-	st := newStore(opt.MaxSpans, opt.MaxLogRecords, opt.MaxMetrics)
+	st := newStore(opt.MaxSpanBytes, opt.MaxLogRecords, opt.MaxMetrics)
 	var lastErr error
 	for attempt := range startAttempts {
 		grpcAddr, err := chooseAddr(opt.GRPCAddr, DefaultGRPCAddr, attempt)
@@ -98,9 +100,9 @@ func StartReceiver(ctx context.Context, opt ReceiverOptions) (*Receiver, error) 
 	return nil, fmt.Errorf("starting the OTLP receiver: %w", lastErr)
 }
 
-func withDefaults(opt ReceiverOptions) ReceiverOptions {
-	if opt.MaxSpans <= 0 {
-		opt.MaxSpans = DefaultMaxSpans
+func withDefaults(opt Options) Options {
+	if opt.MaxSpanBytes <= 0 {
+		opt.MaxSpanBytes = DefaultMaxSpanBytes
 	}
 	if opt.MaxLogRecords <= 0 {
 		opt.MaxLogRecords = DefaultMaxLogRecords
@@ -154,7 +156,7 @@ func startOTLP(ctx context.Context, grpcAddr, httpAddr string, maxBytes int, st 
 	h.ServerConfig.NetAddr.Endpoint = httpAddr
 	h.ServerConfig.MaxRequestBodySize = int64(maxBytes)
 
-	set := receiver.Settings{
+	set := otelreceiver.Settings{
 		ID: component.NewIDWithName(f.Type(), "obslint"), // the type must be the factory's
 		TelemetrySettings: component.TelemetrySettings{
 			Logger:         zap.NewNop(),
@@ -187,12 +189,13 @@ func startOTLP(ctx context.Context, grpcAddr, httpAddr string, maxBytes int, st 
 	return tr, nil
 }
 
-// consumers flatten pdata into checks types before returning: pdata is only
-// valid during the call. They never return an error, so the SDK never retries
-// into a full store; drops are counted instead.
+// consumers spool spans (marshaled) and flatten the rest into checks types
+// before returning: pdata is only valid during the call. They never return
+// an error, so the SDK never retries into a full store; drops are counted
+// instead.
 func consumers(st *store) (consumer.Traces, consumer.Logs, consumer.Metrics, error) {
 	tc, err := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
-		st.addSpans(checks.SpansFromTraces(td))
+		st.addTraces(td)
 		return nil
 	})
 	if err != nil {
@@ -240,8 +243,12 @@ func port(addr string) int {
 	return n
 }
 
-// Spans returns the spans received so far, in arrival order.
-func (r *Receiver) Spans() []checks.Span { return r.store.snapshotSpans() }
+// Spans returns the spans received so far, in arrival order, to be read
+// back from the spool.
+func (r *Receiver) Spans() *Spans { return r.store.snapshotSpans() }
+
+// Service is the service.name of the first span received ("" if none).
+func (r *Receiver) Service() string { return r.store.firstService() }
 
 // LogRecords returns the OTLP log records received so far.
 func (r *Receiver) LogRecords() []checks.LogRecord { return r.store.snapshotLogs() }

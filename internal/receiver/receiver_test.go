@@ -1,8 +1,9 @@
-package collector
+package receiver
 
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -26,9 +27,9 @@ import (
 	"github.com/obslint/obslint/checks"
 )
 
-func startTestReceiver(t *testing.T, opt ReceiverOptions) *Receiver {
+func startTestReceiver(t *testing.T, opt Options) *Receiver {
 	t.Helper()
-	r, err := StartReceiver(t.Context(), opt)
+	r, err := Start(t.Context(), opt)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -63,6 +64,13 @@ func freshClient() otlptracehttp.Option {
 	return otlptracehttp.WithHTTPClient(&http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second})
 }
 
+// oneSpanBytes is what one span sent by sendServerSpan takes in the spool.
+func oneSpanBytes(t *testing.T) int64 {
+	r := startTestReceiver(t, Options{})
+	sendServerSpan(t, httpExporter(t, r), "GET /", traceID(0))
+	return r.store.spanBytes
+}
+
 func traceID(b byte) trace.TraceID {
 	return trace.TraceID{0xab, b, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, b}
 }
@@ -93,13 +101,13 @@ func TestReceiverTransports(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := startTestReceiver(t, ReceiverOptions{})
+			r := startTestReceiver(t, Options{})
 			exp, err := tt.exp(t.Context(), r)
 			require.NoError(t, err)
 			id := traceID(byte(i))
 			sendServerSpan(t, exp, "GET /"+tt.name, id)
 
-			spans := r.Spans()
+			spans := r.Spans().All()
 			require.Len(t, spans, 1)
 			s := spans[0]
 			assert.Equal(t, "GET /"+tt.name, s.Name)
@@ -116,8 +124,8 @@ func TestReceiverTransports(t *testing.T) {
 func TestReceiverEndpointsAreLoopbackAndDistinct(t *testing.T) {
 	// Two receivers at once: the second cannot have the conventional ports,
 	// so it must fall back to free ones rather than fail.
-	a := startTestReceiver(t, ReceiverOptions{})
-	b := startTestReceiver(t, ReceiverOptions{})
+	a := startTestReceiver(t, Options{})
+	b := startTestReceiver(t, Options{})
 	for _, r := range []*Receiver{a, b} {
 		host, _, err := net.SplitHostPort(r.GRPCEndpoint())
 		require.NoError(t, err)
@@ -134,7 +142,7 @@ func TestReceiverExplicitAddressInUse(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()
-	_, err = StartReceiver(t.Context(), ReceiverOptions{GRPCAddr: l.Addr().String(), HTTPAddr: freeAddr(t)})
+	_, err = Start(t.Context(), Options{GRPCAddr: l.Addr().String(), HTTPAddr: freeAddr(t)})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "address already in use")
 }
@@ -155,7 +163,7 @@ func httpExporter(t *testing.T, r *Receiver) sdktrace.SpanExporter {
 }
 
 func TestWaitForSpansReturnsWhenAllIDsArrive(t *testing.T) {
-	r := startTestReceiver(t, ReceiverOptions{})
+	r := startTestReceiver(t, Options{})
 	ids := []trace.TraceID{traceID(1), traceID(2)}
 	go func() {
 		time.Sleep(100 * time.Millisecond)
@@ -172,7 +180,7 @@ func TestWaitForSpansReturnsWhenAllIDsArrive(t *testing.T) {
 }
 
 func TestWaitForSpansTimeoutReturnsMissing(t *testing.T) {
-	r := startTestReceiver(t, ReceiverOptions{})
+	r := startTestReceiver(t, Options{})
 	sendServerSpan(t, httpExporter(t, r), "GET /", traceID(1))
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
@@ -194,7 +202,7 @@ func TestWaitForSpansQuiet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := startTestReceiver(t, ReceiverOptions{})
+			r := startTestReceiver(t, Options{})
 			sendServerSpan(t, httpExporter(t, r), "GET /", traceID(1))
 			ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
 			defer cancel()
@@ -213,7 +221,7 @@ func TestWaitForSpansQuiet(t *testing.T) {
 }
 
 func TestWaitForSpansQuietRestartsOnArrival(t *testing.T) {
-	r := startTestReceiver(t, ReceiverOptions{})
+	r := startTestReceiver(t, Options{})
 	go func() {
 		for i := range 4 {
 			time.Sleep(150 * time.Millisecond)
@@ -226,11 +234,11 @@ func TestWaitForSpansQuietRestartsOnArrival(t *testing.T) {
 	r.WaitForSpans(ctx, []string{traceID(99).String()}, 1, 400*time.Millisecond)
 	// Spans arrive every 150ms for 600ms; a 400ms quiet can only start after the last.
 	assert.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond)
-	assert.Len(t, r.Spans(), 4)
+	assert.Len(t, r.Spans().All(), 4)
 }
 
 func TestShutdownWakesWaiter(t *testing.T) {
-	r, err := StartReceiver(t.Context(), ReceiverOptions{})
+	r, err := Start(t.Context(), Options{})
 	require.NoError(t, err)
 	done := make(chan []string)
 	go func() { done <- r.WaitForSpans(context.Background(), []string{"x"}, 0, 0) }()
@@ -255,7 +263,7 @@ func post(t *testing.T, url, contentType string, body []byte) (int, string) {
 }
 
 func TestReceiverRejectsGarbage(t *testing.T) {
-	r := startTestReceiver(t, ReceiverOptions{MaxRequestBytes: 4096})
+	r := startTestReceiver(t, Options{MaxRequestBytes: 4096})
 	tests := []struct {
 		name, path, contentType string
 		body                    []byte
@@ -273,19 +281,19 @@ func TestReceiverRejectsGarbage(t *testing.T) {
 			assert.Less(t, status, 500, body)
 		})
 	}
-	assert.Empty(t, r.Spans())
+	assert.Empty(t, r.Spans().All())
 	assert.Empty(t, r.LogRecords())
 	// Still serving after the garbage.
 	sendServerSpan(t, httpExporter(t, r), "GET /", traceID(1))
-	assert.Len(t, r.Spans(), 1)
+	assert.Len(t, r.Spans().All(), 1)
 }
 
 func TestReceiverCapsDropAndReport(t *testing.T) {
-	r := startTestReceiver(t, ReceiverOptions{MaxSpans: 3, MaxLogRecords: 2, MaxMetrics: 1})
+	r := startTestReceiver(t, Options{MaxSpanBytes: 3 * oneSpanBytes(t), MaxLogRecords: 2, MaxMetrics: 1})
 	for i := range 5 {
 		sendServerSpan(t, httpExporter(t, r), "GET /", traceID(byte(i)))
 	}
-	assert.Len(t, r.Spans(), 3)
+	assert.Len(t, r.Spans().All(), 3)
 
 	ld := plog.NewLogs()
 	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
@@ -316,7 +324,7 @@ func TestReceiverCapsDropAndReport(t *testing.T) {
 	assert.Equal(t, checks.OTLPMetric{Name: "m1", Type: "Gauge", Resource: map[string]any{}}, metrics[0])
 
 	assert.Equal(t, []checks.Problem{
-		{Phase: "limit", Message: "2 spans dropped past the limit of 3"},
+		{Phase: "limit", Message: fmt.Sprintf("2 spans dropped: the spooled spans reached the limit of %d bytes", 3*oneSpanBytes(t))},
 		{Phase: "limit", Message: "2 OTLP log records dropped past the limit of 2"},
 		{Phase: "limit", Message: "2 OTLP metrics dropped past the limit of 1"},
 	}, r.Problems())
@@ -329,7 +337,7 @@ func TestReceiverCapsDropAndReport(t *testing.T) {
 }
 
 func TestReceiverGRPCMessageCap(t *testing.T) {
-	r := startTestReceiver(t, ReceiverOptions{MaxRequestBytes: 1}) // rounds up to 1 MiB for gRPC
+	r := startTestReceiver(t, Options{MaxRequestBytes: 1}) // rounds up to 1 MiB for gRPC
 	exp, err := otlptracegrpc.New(t.Context(), otlptracegrpc.WithEndpoint(r.GRPCEndpoint()), otlptracegrpc.WithInsecure(),
 		otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}))
 	require.NoError(t, err)
@@ -343,7 +351,7 @@ func TestReceiverGRPCMessageCap(t *testing.T) {
 	err = exp.ExportSpans(t.Context(), stub(strings.Repeat("x", 2<<20)))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "ResourceExhausted")
-	assert.Empty(t, r.Spans())
+	assert.Empty(t, r.Spans().All())
 	require.NoError(t, exp.ExportSpans(t.Context(), stub("small")))
-	assert.Len(t, r.Spans(), 1)
+	assert.Len(t, r.Spans().All(), 1)
 }
