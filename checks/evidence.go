@@ -23,7 +23,8 @@ type Evidence struct {
 	Canaries []Canary
 	Scrapes  []Scrape
 	Logs     []LogLine
-	// LogRecords are OTLP log records received from the SDK.
+	// LogRecords are OTLP log records a front door holds: Run feeds them to
+	// the judge (Judge.Record), before the spans. Rules never read them.
 	LogRecords []LogRecord
 	// Spans are spans a front door holds, flattened (see SpansFromTraces):
 	// Run feeds them to the judge. A front door that streams spans feeds

@@ -122,6 +122,22 @@ func (j *Judge) Span(s *Span) {
 	j.spans.Span(s)
 }
 
+// Records feeds OTLP log records (see Record).
+func (j *Judge) Records(rs []LogRecord) {
+	for i := range rs {
+		j.Record(&rs[i])
+	}
+}
+
+// Record feeds one OTLP log record, borrowed. Like a span, it must come
+// before the first line and Result.
+func (j *Judge) Record(r *LogRecord) {
+	if j.spans == nil || j.closed {
+		panic("checks: Judge.Record after the first line, or on a fork")
+	}
+	j.spans.Record(r)
+}
+
 // ForkSpans returns a span feed of the same rules and evidence with fresh
 // state, for the part of the span stream that starts at position at, to
 // be merged back with MergeSpans.

@@ -123,10 +123,11 @@ type Options struct {
 
 // Run judges the evidence with every rule and returns the result. Findings
 // and rules are sorted so the same evidence gives the same bytes. Log lines
-// held in ev.Logs and spans held in ev.Spans are streamed through the
-// rules like any other stream.
+// held in ev.Logs, OTLP log records in ev.LogRecords and spans in ev.Spans
+// are streamed through the rules like any other stream.
 func Run(ev *Evidence, rules []*Rule, opt Options) Result {
 	j := NewJudge(ev, rules, opt)
+	j.Records(ev.LogRecords)
 	j.Spans(ev.Spans)
 	j.Lines(ev.Logs)
 	return j.Result()
@@ -148,7 +149,7 @@ func (j *Judge) Result() Result {
 		Problems:      append(slices.Clip(ev.Problems), j.spans.index.Problems()...),
 		Rules:         []RuleResult{},
 		Findings:      []Finding{},
-		Judged:        Judged{LogLines: j.lines, LogRecords: len(ev.LogRecords), Spans: j.spans.Count(), Scrapes: len(ev.Scrapes)},
+		Judged:        Judged{LogLines: j.lines, LogRecords: j.spans.Records(), Spans: j.spans.Count(), Scrapes: len(ev.Scrapes)},
 	}
 	secrets := ev.secretValues()
 	// First what each rule's outcome hangs on, then the checks that run,

@@ -20,10 +20,18 @@ type SpanJudge interface {
 	Finish(p *Pass)
 }
 
-// SpanFeed is the span half of a judge: the span index and the state of
-// every rule with a SpanJudge. Spans are fed to it in order; feeds of
-// consecutive parts of a stream merge in order. A Judge has one (Judge.Span
-// feeds it); ForkSpans makes another for a part judged apart.
+// RecordReader is a SpanJudge of a rule that also reads OTLP log records
+// (a canary in a record's body): the feed gives it every record, as it
+// gives every span.
+type RecordReader interface {
+	Record(r *LogRecord)
+}
+
+// SpanFeed is the OTLP half of a judge: the span index and the state of
+// every rule with a SpanJudge, fed the spans and the OTLP log records.
+// Feeds of consecutive parts of a stream merge in order. A Judge has one
+// (Judge.Span and Judge.Record feed it); ForkSpans makes another for a
+// part judged apart.
 type SpanFeed struct {
 	rules  []*Rule
 	index  *SpanIndex
@@ -48,6 +56,20 @@ func NewSpanFeed(ev *Evidence, rules []*Rule, opt Options, at int) *SpanFeed {
 
 // Count is the number of spans fed (merged feeds included).
 func (f *SpanFeed) Count() int { return f.index.n }
+
+// Records is the number of OTLP log records fed (merged feeds included).
+func (f *SpanFeed) Records() int { return f.index.records }
+
+// Record feeds one OTLP log record, borrowed, to the index and the span
+// judges that read records.
+func (f *SpanFeed) Record(r *LogRecord) {
+	f.index.addRecord(r)
+	for i, sj := range f.judges {
+		if rr, ok := sj.(RecordReader); ok {
+			f.guard(i, func() { rr.Record(r) })
+		}
+	}
+}
 
 // Span feeds one span to the index and every span judge, setting its Seq.
 // The span is borrowed.

@@ -54,6 +54,10 @@ type SpanIndex struct {
 	names []NameCount
 	// lang is the first SDK language that names a stack, and why.
 	lang [2]string
+	// records counts the OTLP log records fed, recordNames their
+	// service.name values like names.
+	records     int
+	recordNames []NameCount
 }
 
 // NameCount is a value and how many spans carry it.
@@ -119,16 +123,28 @@ func (x *SpanIndex) add(s *Span) {
 	}
 }
 
-func (x *SpanIndex) addName(name string, n int) {
-	for i := range x.names {
-		if x.names[i].Name == name {
-			x.names[i].Count += n
-			return
+// addRecord counts one OTLP log record.
+func (x *SpanIndex) addRecord(r *LogRecord) {
+	x.records++
+	name, _ := r.Resource["service.name"].(string)
+	x.recordNames = addName(x.recordNames, name, 1)
+}
+
+func (x *SpanIndex) addName(name string, n int) { x.names = addName(x.names, name, n) }
+
+// addName counts n more of name, in order of first appearance, up to
+// maxServiceNames names.
+func addName(names []NameCount, name string, n int) []NameCount {
+	for i := range names {
+		if names[i].Name == name {
+			names[i].Count += n
+			return names
 		}
 	}
-	if len(x.names) < maxServiceNames {
-		x.names = append(x.names, NameCount{name, n})
+	if len(names) < maxServiceNames {
+		names = append(names, NameCount{name, n})
 	}
+	return names
 }
 
 // merge folds in the index of the spans fed after x's. later is only read.
@@ -137,6 +153,10 @@ func (x *SpanIndex) merge(later *SpanIndex) {
 	x.unindexed += later.unindexed
 	for _, nc := range later.names {
 		x.addName(nc.Name, nc.Count)
+	}
+	x.records += later.records
+	for _, nc := range later.recordNames {
+		x.recordNames = addName(x.recordNames, nc.Name, nc.Count)
 	}
 	if x.lang[0] == "" {
 		x.lang = later.lang
@@ -220,6 +240,15 @@ func (x *SpanIndex) ServiceNames() []NameCount {
 		return nil
 	}
 	return x.names
+}
+
+// RecordServiceNames lists the service.name values of the OTLP log records
+// ("" for none) like ServiceNames.
+func (x *SpanIndex) RecordServiceNames() []NameCount {
+	if x == nil {
+		return nil
+	}
+	return x.recordNames
 }
 
 // SpanIndex returns the index of the spans the judge was fed (nil before

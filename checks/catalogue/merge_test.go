@@ -95,11 +95,11 @@ func judgeRight(ev *checks.Evidence, rules []*checks.Rule, opt checks.Options, l
 	return [2]any{res.Rules, res.Findings}
 }
 
-// TestSpanPartsMergeIntoOnePass cuts the spans of every fixture case at
-// every point, feeds the second part to a span feed of its own and merges
-// it in: every rule must give exactly the findings, statuses and reasons
-// of one pass. The part merged in is only read: merged into a second
-// judge, it gives the same result again.
+// TestSpanPartsMergeIntoOnePass cuts the OTLP stream of every fixture case
+// (its log records, then its spans) at every point, feeds the second part
+// to a span feed of its own and merges it in: every rule must give exactly
+// the findings, statuses and reasons of one pass. The part merged in is
+// only read: merged into a second judge, it gives the same result again.
 func TestSpanPartsMergeIntoOnePass(t *testing.T) {
 	rules := catalogue.All()
 	for _, dir := range checktest.Cases(t, "../../fixtures/cases") {
@@ -111,24 +111,32 @@ func TestSpanPartsMergeIntoOnePass(t *testing.T) {
 			require.NoError(t, err)
 			return ev
 		}
-		if len(load().Spans) == 0 {
+		if ev := load(); len(ev.Spans)+len(ev.LogRecords) == 0 {
 			continue
 		}
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			ev := load()
 			whole := checks.Run(ev, rules, opt)
-			n := len(ev.Spans)
+			nr, n := len(ev.LogRecords), len(ev.LogRecords)+len(ev.Spans)
 			for k := 0; k <= n; k++ {
 				a, b := load(), load()
 				ja, jb := checks.NewJudge(a, rules, opt), checks.NewJudge(b, rules, opt)
-				later := ja.ForkSpans(k)
-				for i := range a.Spans {
-					if i < k {
-						s, s2 := a.Spans[i], b.Spans[i]
+				later := ja.ForkSpans(max(0, k-nr))
+				for i := range n {
+					switch {
+					case i < k && i < nr:
+						r, r2 := a.LogRecords[i], b.LogRecords[i]
+						ja.Record(&r)
+						jb.Record(&r2)
+					case i < k:
+						s, s2 := a.Spans[i-nr], b.Spans[i-nr]
 						ja.Span(&s)
 						jb.Span(&s2)
-					} else {
-						s := a.Spans[i]
+					case i < nr:
+						r := a.LogRecords[i]
+						later.Record(&r)
+					default:
+						s := a.Spans[i-nr]
 						later.Span(&s)
 					}
 				}
@@ -138,9 +146,9 @@ func TestSpanPartsMergeIntoOnePass(t *testing.T) {
 					j.Lines(a.Logs)
 				}
 				got, again := ja.Result(), jb.Result()
-				require.Equal(t, [2]any{whole.Rules, whole.Findings}, [2]any{got.Rules, got.Findings}, "cut at span %d of %d", k, n)
-				require.Equal(t, [2]any{whole.Rules, whole.Findings}, [2]any{again.Rules, again.Findings}, "cut at span %d of %d, the later part merged a second time", k, n)
-				require.Equal(t, n, got.Judged.Spans)
+				require.Equal(t, [2]any{whole.Rules, whole.Findings}, [2]any{got.Rules, got.Findings}, "cut at %d of %d records and spans", k, n)
+				require.Equal(t, [2]any{whole.Rules, whole.Findings}, [2]any{again.Rules, again.Findings}, "cut at %d of %d, the later part merged a second time", k, n)
+				require.Equal(t, whole.Judged, got.Judged)
 			}
 		})
 	}

@@ -82,7 +82,7 @@ func (j *canaryJudge) Merge(later checks.LogJudge) { j.found.merge(&later.(*cana
 func (j *canaryJudge) Scrape(sc *checks.Scrape) { scanMetrics(sc, j.canaries, &j.metrics) }
 
 func (j *canaryJudge) Finish(p *checks.Pass) {
-	spans, _ := p.SpanState().(*canarySpans)
+	spans, _ := p.SpanState().(*canaryOTLP)
 	checkNoCanaryLeak(p, &j.found, spans, &j.metrics)
 }
 
@@ -136,14 +136,13 @@ func (l *leaks) merge(o *leaks) {
 
 // checkNoCanaryLeak reports the leaks found in the log lines and those in
 // the rest of the evidence.
-func checkNoCanaryLeak(p *checks.Pass, found *leaks, spans *canarySpans, metrics *leaks) {
+func checkNoCanaryLeak(p *checks.Pass, found *leaks, spans *canaryOTLP, metrics *leaks) {
 	canaries := sentCanaries(p.Evidence)
 	if len(canaries) == 0 {
 		p.Skip("no canary secrets were sent with the probes")
 		return
 	}
 	resources := map[string]bool{}
-	scanLogRecords(p.Evidence, canaries, resources, found)
 	if spans != nil {
 		found.merge(&spans.found)
 		for _, key := range spans.resOrder {
@@ -183,25 +182,13 @@ func sentCanaries(ev *checks.Evidence) []checks.Canary {
 	return out
 }
 
-func scanLogRecords(ev *checks.Evidence, canaries []checks.Canary, resources map[string]bool, found *leaks) {
-	for _, r := range ev.LogRecords {
-		for _, c := range canaries {
-			if strings.Contains(r.Body, c.Value) {
-				found.add("log otlp body", c, math.MaxInt, "", r.Body)
-			}
-			scanAttrs(r.Attrs, c, "log otlp attribute ", "", found)
-		}
-		scanResource(r.Resource, canaries, resources, found)
-	}
-}
-
 // maxResources bounds the distinct resources whose leaks are kept apart.
 const maxResources = 1024
 
-// canarySpans is the span half of no-canary-leak: the leaks in span
-// names and attributes, and, once per distinct resource, in the resource
-// (a log record of the same resource, scanned in Finish, counts it once).
-type canarySpans struct {
+// canaryOTLP is the OTLP half of no-canary-leak: the leaks in the bodies
+// and attributes of OTLP log records, in span names and attributes, and,
+// once per distinct resource, in the resource.
+type canaryOTLP struct {
 	canaries  []checks.Canary
 	found     leaks
 	resources map[string]*leaks
@@ -209,10 +196,24 @@ type canarySpans struct {
 }
 
 func newCanarySpans(ev *checks.Evidence) checks.SpanJudge {
-	return &canarySpans{canaries: sentCanaries(ev), resources: map[string]*leaks{}}
+	return &canaryOTLP{canaries: sentCanaries(ev), resources: map[string]*leaks{}}
 }
 
-func (j *canarySpans) Span(s *checks.Span) {
+// Record scans one OTLP log record.
+func (j *canaryOTLP) Record(r *checks.LogRecord) {
+	if len(j.canaries) == 0 {
+		return
+	}
+	for _, c := range j.canaries {
+		if strings.Contains(r.Body, c.Value) {
+			j.found.add("log otlp body", c, math.MaxInt, "", r.Body)
+		}
+		scanAttrs(r.Attrs, c, "log otlp attribute ", "", &j.found)
+	}
+	j.resource(r.Resource)
+}
+
+func (j *canaryOTLP) Span(s *checks.Span) {
 	if len(j.canaries) == 0 {
 		return
 	}
@@ -226,18 +227,26 @@ func (j *canarySpans) Span(s *checks.Span) {
 			scanAttrs(e.Attrs, c, "span "+s.Name+" event "+e.Name+" attribute ", where, &j.found)
 		}
 	}
-	key := fmt.Sprint(s.Resource) // fmt prints maps in key order
+	j.resource(s.Resource)
+}
+
+// resource scans a resource the first time it is seen: thousands of spans
+// and records share a handful of resources.
+func (j *canaryOTLP) resource(res map[string]any) {
+	key := fmt.Sprint(res) // fmt prints maps in key order
 	if _, seen := j.resources[key]; seen || len(j.resources) >= maxResources {
 		return
 	}
 	l := &leaks{}
-	scanResource(s.Resource, j.canaries, map[string]bool{}, l)
+	for _, c := range j.canaries {
+		scanAttrs(res, c, "resource attribute ", "", l)
+	}
 	j.resources[key] = l
 	j.resOrder = append(j.resOrder, key)
 }
 
-func (j *canarySpans) Merge(later checks.SpanJudge) {
-	o := later.(*canarySpans)
+func (j *canaryOTLP) Merge(later checks.SpanJudge) {
+	o := later.(*canaryOTLP)
 	j.found.merge(&o.found)
 	for _, key := range o.resOrder {
 		if _, seen := j.resources[key]; !seen && len(j.resources) < maxResources {
@@ -248,20 +257,7 @@ func (j *canarySpans) Merge(later checks.SpanJudge) {
 }
 
 // Finish is the LogJudge's: the rule reports once, from every signal.
-func (j *canarySpans) Finish(*checks.Pass) {}
-
-// scanResource scans a resource the first time it is seen: thousands of
-// spans share a handful of resources.
-func scanResource(res map[string]any, canaries []checks.Canary, seen map[string]bool, found *leaks) {
-	key := fmt.Sprint(res) // fmt prints maps in key order
-	if seen[key] {
-		return
-	}
-	seen[key] = true
-	for _, c := range canaries {
-		scanAttrs(res, c, "resource attribute ", "", found)
-	}
-}
+func (j *canaryOTLP) Finish(*checks.Pass) {}
 
 // scanAttrs reports each attribute whose value, at any depth, holds the
 // canary. Keys are visited in order so findings are stable.

@@ -158,8 +158,8 @@ func logNames(ev *checks.Evidence, lines names) names {
 	for v, c := range lines {
 		n[v] = c
 	}
-	for _, r := range ev.LogRecords {
-		n.add(stringAttr(r.Resource, "service.name"))
+	for _, nc := range ev.SpanIndex().RecordServiceNames() {
+		n.addN(nc.Name, nc.Count)
 	}
 	return n
 }

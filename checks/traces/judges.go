@@ -93,3 +93,33 @@ func (o *firsts) report(p *checks.Pass) {
 func finding(format string, args ...any) func() checks.Finding {
 	return func() checks.Finding { return checks.Finding{Message: fmt.Sprintf(format, args...)} }
 }
+
+// httpFindings is the state of a rule about HTTP SERVER spans: how many
+// arrived, and the first span with each problem per span name.
+type httpFindings struct {
+	http  int
+	found firsts
+}
+
+// counts reports whether s is an HTTP SERVER span, counting it if so.
+func (h *httpFindings) counts(s *checks.Span) bool {
+	if !isHTTPServer(*s) {
+		return false
+	}
+	h.http++
+	return true
+}
+
+func (h *httpFindings) merge(later *httpFindings) {
+	h.http += later.http
+	h.found.merge(&later.found)
+}
+
+// none skips the rule when no HTTP SERVER span arrived, and says so.
+func (h *httpFindings) none(p *checks.Pass) bool {
+	if h.http == 0 {
+		p.Skip("no HTTP SERVER spans were received")
+		return true
+	}
+	return false
+}

@@ -52,32 +52,23 @@ a release ≥ 0.221.`,
 // semconvJudge keeps the first span with each problem per span name. The
 // route problem needs the probe a span served, known once every span was
 // fed: Finish looks for it among the probes' server spans.
-type semconvJudge struct {
-	http  int
-	found firsts
-}
+type semconvJudge struct{ httpFindings }
 
 func newSemconvJudge(*checks.Evidence) checks.SpanJudge { return &semconvJudge{} }
 
 func (j *semconvJudge) Span(s *checks.Span) {
-	if !isHTTPServer(*s) {
+	if !j.counts(s) {
 		return
 	}
-	j.http++
 	for _, f := range semconvProblems(*s, checks.Probe{}) {
 		j.found.addFix(s.Seq, s.Subject(), f.kind, f.fix, finding("%s (trace %s)", f.msg, s.TraceID))
 	}
 }
 
-func (j *semconvJudge) Merge(later checks.SpanJudge) {
-	o := later.(*semconvJudge)
-	j.http += o.http
-	j.found.merge(&o.found)
-}
+func (j *semconvJudge) Merge(later checks.SpanJudge) { j.merge(&later.(*semconvJudge).httpFindings) }
 
 func (j *semconvJudge) Finish(p *checks.Pass) {
-	if j.http == 0 {
-		p.Skip("no HTTP SERVER spans were received")
+	if j.none(p) {
 		return
 	}
 	for _, m := range probeServerSpans(p.Evidence) {

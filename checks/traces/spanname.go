@@ -52,8 +52,7 @@ var legacyNameRE = regexp.MustCompile(`^HTTP (GET|HEAD|POST|PUT|DELETE|CONNECT|O
 // spanNameJudge keeps the first badly named HTTP server span per name.
 type spanNameJudge struct {
 	probes []checks.Probe
-	http   int
-	found  firsts
+	httpFindings
 }
 
 func newSpanNameJudge(ev *checks.Evidence) checks.SpanJudge {
@@ -61,11 +60,7 @@ func newSpanNameJudge(ev *checks.Evidence) checks.SpanJudge {
 }
 
 func (j *spanNameJudge) Span(s *checks.Span) {
-	if !isHTTPServer(*s) {
-		return
-	}
-	j.http++
-	if j.found.has(s.Subject(), "name") {
+	if !j.counts(s) || j.found.has(s.Subject(), "name") {
 		return // an earlier span of this name is the one reported
 	}
 	if msg := spanNameProblem(*s, j.probes); msg != "" {
@@ -73,18 +68,12 @@ func (j *spanNameJudge) Span(s *checks.Span) {
 	}
 }
 
-func (j *spanNameJudge) Merge(later checks.SpanJudge) {
-	o := later.(*spanNameJudge)
-	j.http += o.http
-	j.found.merge(&o.found)
-}
+func (j *spanNameJudge) Merge(later checks.SpanJudge) { j.merge(&later.(*spanNameJudge).httpFindings) }
 
 func (j *spanNameJudge) Finish(p *checks.Pass) {
-	if j.http == 0 {
-		p.Skip("no HTTP SERVER spans were received")
-		return
+	if !j.none(p) {
+		j.found.report(p)
 	}
-	j.found.report(p)
 }
 
 // spanNameProblem judges one server span name against its attributes and

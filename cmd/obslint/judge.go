@@ -212,17 +212,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// feed streams spans or log lines into a judge and says how many it read:
-// the lines of a file lint reads, or the spans and lines a capture
-// spooled. Without a feed, the judge reads Evidence.Spans and
-// Evidence.Logs.
+// feed streams OTLP data (records, then spans) or log lines into a judge
+// and says how many it read: the spans and lines of files lint reads, or
+// what a capture spooled. Without a feed, the judge reads Evidence.Spans
+// and Evidence.Logs (Evidence.LogRecords are fed in any case).
 type feed func(*checks.Judge) (int, error)
 
-// judge runs the catalogue over the evidence and what the feeds bring
-// (spans first: log lines are judged against them), lets it resolve the
+// judge runs the catalogue over the evidence and what the feeds bring (the
+// OTLP log records and spans first: log lines are judged against them),
+// lets it resolve the
 // profile, and stamps the result with the tool, when the capture started
 // and how long its phases took.
-func (a *app) judge(ev *checks.Evidence, spans, lines feed, p plan, started time.Time, timings []runner.Timing) (checks.Result, error) {
+func (a *app) judge(ev *checks.Evidence, otlp, lines feed, p plan, started time.Time, timings []runner.Timing) (checks.Result, error) {
 	ev.Expect = expectations(ev.Expect, p.cfg.Expect)
 	opt := p.options
 	// A profile recorded with the evidence (evidence.json) stands unless the
@@ -231,8 +232,9 @@ func (a *app) judge(ev *checks.Evidence, spans, lines feed, p plan, started time
 	opt.Profile = p.profile
 	judging := a.now()
 	j := checks.NewJudge(ev, a.rules(), opt)
-	if spans != nil {
-		if _, err := spans(j); err != nil {
+	j.Records(ev.LogRecords)
+	if otlp != nil {
+		if _, err := otlp(j); err != nil {
 			return checks.Result{}, fmt.Errorf("cannot read evidence: %w", err)
 		}
 	} else {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,7 +17,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/checks/catalogue"
+	"github.com/obslint/obslint/checks/checktest"
 	"github.com/obslint/obslint/internal/config"
+	"github.com/obslint/obslint/internal/limits"
+	"github.com/obslint/obslint/internal/offline"
 	"github.com/obslint/obslint/internal/runner"
 )
 
@@ -403,4 +408,36 @@ func TestCollectorNeedsItsBinary(t *testing.T) {
 	assert.Contains(t, out.stderr, "go install github.com/obslint/obslint/cmd/obslint-collector@")
 	top := obslint(t, nil, "", "--help")
 	assert.Contains(t, top.stdout, "collector")
+}
+
+// TestLintEveryFixtureCaseAsRun: `obslint lint --evidence` streams a case's
+// spans, records and lines through the judge as the front doors do; its
+// verdict must be the one checks.Run gives on the same evidence held in
+// memory (what the fixture tests assert), case by case.
+func TestLintEveryFixtureCaseAsRun(t *testing.T) {
+	root, err := filepath.Abs("../../fixtures/cases")
+	require.NoError(t, err)
+	for _, dir := range checktest.Cases(t, root) {
+		want, err := checktest.ParseWant(filepath.Join(dir, "want.txt"))
+		require.NoError(t, err)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			ev, err := offline.LoadDir(dir, limits.Default)
+			require.NoError(t, err)
+			// As the CLI does: a profile recorded with the evidence stands
+			// unless one is asked for.
+			opt := checks.Options{ResolveProfile: want.Profile != "" || ev.Target.Profile == "", Profile: cmp.Or(want.Profile, checks.ProfileAuto)}
+			held := checks.Run(ev, catalogue.All(), opt)
+			args := []string{"lint", "--evidence", dir, "--format", "json"}
+			if want.Profile != "" {
+				args = append(args, "--profile", want.Profile)
+			}
+			o := obslint(t, nil, "", args...)
+			require.Contains(t, []int{exitOK, exitFindings}, o.code, o.stderr)
+			var got checks.Result
+			require.NoError(t, json.Unmarshal([]byte(o.stdout), &got))
+			require.Equal(t, held.Rules, got.Rules)
+			require.Equal(t, held.Findings, got.Findings)
+			require.Equal(t, held.Judged, got.Judged)
+		})
+	}
 }

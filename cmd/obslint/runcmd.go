@@ -116,14 +116,14 @@ func (a *app) captureAndJudge(f *runFlags, p plan, what string, capture func(con
 // (after judging, so the bundle records the resolved profile), and reports.
 // A bundle that cannot be written fails the command once the report is out.
 func (a *app) verdict(c *runner.Capture, p plan, started time.Time, saveDir string) error {
-	var spans, lines feed
-	if c.Spans != nil {
-		spans = c.Spans.Judge
+	var otlp, lines feed
+	if c.OTLP != nil {
+		otlp = c.OTLP.Judge
 	}
 	if c.Logs != nil {
 		lines = c.Logs.Judge
 	}
-	res, err := a.judge(c.Evidence, spans, lines, p, started, c.Timings)
+	res, err := a.judge(c.Evidence, otlp, lines, p, started, c.Timings)
 	if err != nil {
 		return err
 	}
@@ -132,8 +132,9 @@ func (a *app) verdict(c *runner.Capture, p plan, started time.Time, saveDir stri
 		if c.Logs != nil {
 			c.Evidence.Logs = c.Logs.Kept(p.limits.MaxLines)
 		}
-		if c.Spans != nil {
-			c.Evidence.Spans = c.Spans.Kept(p.limits.MaxSpans)
+		if c.OTLP != nil {
+			c.Evidence.Spans = c.OTLP.Kept(p.limits.MaxSpans)
+			c.Evidence.LogRecords = c.OTLP.KeptRecords(p.limits.MaxLines)
 		}
 		if err := offline.WriteDir(saveDir, c.Evidence); err != nil {
 			saveErr = fmt.Errorf("--save-evidence: %w", err)

@@ -34,8 +34,7 @@ import (
 const (
 	DefaultGRPCAddr        = "127.0.0.1:4317"
 	DefaultHTTPAddr        = "127.0.0.1:4318"
-	DefaultMaxSpanBytes    = 1 << 30
-	DefaultMaxLogRecords   = 200_000
+	DefaultMaxSpoolBytes   = 1 << 30
 	DefaultMaxMetrics      = 100_000
 	DefaultMaxRequestBytes = 20 << 20 // the collector's own HTTP default
 )
@@ -51,11 +50,11 @@ type Options struct {
 	// port. An address given explicitly is used as is: failing to bind it is
 	// an error.
 	GRPCAddr, HTTPAddr string
-	// MaxSpanBytes bounds the spans spooled (protobuf, on disk);
-	// MaxLogRecords and MaxMetrics bound what is retained in memory. More is
-	// counted as dropped and reported by Problems.
-	MaxSpanBytes              int64
-	MaxLogRecords, MaxMetrics int
+	// MaxSpoolBytes bounds the spans and OTLP log records spooled
+	// (protobuf, on disk); MaxMetrics the OTLP metric names kept in memory.
+	// More is counted as dropped and reported by Problems.
+	MaxSpoolBytes int64
+	MaxMetrics    int
 	// MaxRequestBytes bounds one OTLP request: the HTTP body size (compressed
 	// and decompressed) and the gRPC message size (rounded up to whole MiB,
 	// the unit the collector takes).
@@ -75,7 +74,7 @@ type Receiver struct {
 // listeners are bound, so a service launched afterwards can export at once.
 func Start(ctx context.Context, opt Options) (*Receiver, error) {
 	opt = withDefaults(opt)
-	st := newStore(opt.MaxSpanBytes, opt.MaxLogRecords, opt.MaxMetrics)
+	st := newStore(opt.MaxSpoolBytes, opt.MaxMetrics)
 	var lastErr error
 	for attempt := range startAttempts {
 		grpcAddr, err := chooseAddr(opt.GRPCAddr, DefaultGRPCAddr, attempt)
@@ -101,11 +100,8 @@ func Start(ctx context.Context, opt Options) (*Receiver, error) {
 }
 
 func withDefaults(opt Options) Options {
-	if opt.MaxSpanBytes <= 0 {
-		opt.MaxSpanBytes = DefaultMaxSpanBytes
-	}
-	if opt.MaxLogRecords <= 0 {
-		opt.MaxLogRecords = DefaultMaxLogRecords
+	if opt.MaxSpoolBytes <= 0 {
+		opt.MaxSpoolBytes = DefaultMaxSpoolBytes
 	}
 	if opt.MaxMetrics <= 0 {
 		opt.MaxMetrics = DefaultMaxMetrics
@@ -202,7 +198,7 @@ func consumers(st *store) (consumer.Traces, consumer.Logs, consumer.Metrics, err
 		return nil, nil, nil, err
 	}
 	lc, err := consumer.NewLogs(func(_ context.Context, ld plog.Logs) error {
-		st.addLogs(checks.LogRecordsFromLogs(ld))
+		st.addLogs(ld)
 		return nil
 	})
 	if err != nil {
@@ -243,15 +239,12 @@ func port(addr string) int {
 	return n
 }
 
-// Spans returns the spans received so far, in arrival order, to be read
-// back from the spool.
-func (r *Receiver) Spans() *Spans { return r.store.snapshotSpans() }
+// Received returns the spans and OTLP log records received so far, in
+// arrival order, to be read back from the spool.
+func (r *Receiver) Received() *Received { return r.store.received() }
 
 // Service is the service.name of the first span received ("" if none).
 func (r *Receiver) Service() string { return r.store.firstService() }
-
-// LogRecords returns the OTLP log records received so far.
-func (r *Receiver) LogRecords() []checks.LogRecord { return r.store.snapshotLogs() }
 
 // Metrics returns the OTLP metric streams received so far.
 func (r *Receiver) Metrics() []checks.OTLPMetric { return r.store.snapshotMetrics() }

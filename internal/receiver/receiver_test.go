@@ -68,7 +68,7 @@ func freshClient() otlptracehttp.Option {
 func oneSpanBytes(t *testing.T) int64 {
 	r := startTestReceiver(t, Options{})
 	sendServerSpan(t, httpExporter(t, r), "GET /", traceID(0))
-	return r.store.spanBytes
+	return r.store.bytes
 }
 
 func traceID(b byte) trace.TraceID {
@@ -107,7 +107,7 @@ func TestReceiverTransports(t *testing.T) {
 			id := traceID(byte(i))
 			sendServerSpan(t, exp, "GET /"+tt.name, id)
 
-			spans := r.Spans().All()
+			spans := r.Received().All()
 			require.Len(t, spans, 1)
 			s := spans[0]
 			assert.Equal(t, "GET /"+tt.name, s.Name)
@@ -234,7 +234,7 @@ func TestWaitForSpansQuietRestartsOnArrival(t *testing.T) {
 	r.WaitForSpans(ctx, []string{traceID(99).String()}, 1, 400*time.Millisecond)
 	// Spans arrive every 150ms for 600ms; a 400ms quiet can only start after the last.
 	assert.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond)
-	assert.Len(t, r.Spans().All(), 4)
+	assert.Len(t, r.Received().All(), 4)
 }
 
 func TestShutdownWakesWaiter(t *testing.T) {
@@ -281,19 +281,19 @@ func TestReceiverRejectsGarbage(t *testing.T) {
 			assert.Less(t, status, 500, body)
 		})
 	}
-	assert.Empty(t, r.Spans().All())
-	assert.Empty(t, r.LogRecords())
+	assert.Empty(t, r.Received().All())
+	assert.Empty(t, r.Received().AllRecords())
 	// Still serving after the garbage.
 	sendServerSpan(t, httpExporter(t, r), "GET /", traceID(1))
-	assert.Len(t, r.Spans().All(), 1)
+	assert.Len(t, r.Received().All(), 1)
 }
 
 func TestReceiverCapsDropAndReport(t *testing.T) {
-	r := startTestReceiver(t, Options{MaxSpanBytes: 3 * oneSpanBytes(t), MaxLogRecords: 2, MaxMetrics: 1})
+	r := startTestReceiver(t, Options{MaxSpoolBytes: 3 * oneSpanBytes(t), MaxMetrics: 1})
 	for i := range 5 {
 		sendServerSpan(t, httpExporter(t, r), "GET /", traceID(byte(i)))
 	}
-	assert.Len(t, r.Spans().All(), 3)
+	assert.Len(t, r.Received().All(), 3)
 
 	ld := plog.NewLogs()
 	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
@@ -316,16 +316,15 @@ func TestReceiverCapsDropAndReport(t *testing.T) {
 	status, _ = post(t, r.HTTPEndpoint()+"/v1/metrics", "application/json", mb)
 	require.Equal(t, http.StatusOK, status)
 
-	logs := r.LogRecords()
-	require.Len(t, logs, 2)
-	assert.Equal(t, "a", logs[0].Body)
+	assert.Empty(t, r.Received().AllRecords(), "the spool is full: records go too")
 	metrics := r.Metrics()
 	require.Len(t, metrics, 1)
 	assert.Equal(t, checks.OTLPMetric{Name: "m1", Type: "Gauge", Resource: map[string]any{}}, metrics[0])
 
+	limit := fmt.Sprintf("the spooled spans and records reached the limit of %d bytes", 3*oneSpanBytes(t))
 	assert.Equal(t, []checks.Problem{
-		{Phase: "limit", Message: fmt.Sprintf("2 spans dropped: the spooled spans reached the limit of %d bytes", 3*oneSpanBytes(t))},
-		{Phase: "limit", Message: "2 OTLP log records dropped past the limit of 2"},
+		{Phase: "limit", Message: "2 spans dropped: " + limit},
+		{Phase: "limit", Message: "4 OTLP log records dropped: " + limit},
 		{Phase: "limit", Message: "2 OTLP metrics dropped past the limit of 1"},
 	}, r.Problems())
 
@@ -351,7 +350,53 @@ func TestReceiverGRPCMessageCap(t *testing.T) {
 	err = exp.ExportSpans(t.Context(), stub(strings.Repeat("x", 2<<20)))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "ResourceExhausted")
-	assert.Empty(t, r.Spans().All())
+	assert.Empty(t, r.Received().All())
 	require.NoError(t, exp.ExportSpans(t.Context(), stub("small")))
-	assert.Len(t, r.Spans().All(), 1)
+	assert.Len(t, r.Received().All(), 1)
+}
+
+// TestSpansAreSpooledAndReadBack: every span is spooled and read back in
+// arrival order; Only keeps one service's, Kept the first few.
+func TestSpansAreSpooledAndReadBack(t *testing.T) {
+	r := startTestReceiver(t, Options{})
+	for i := range 20 {
+		sendServerSpan(t, httpExporter(t, r), fmt.Sprintf("GET /%d", i), traceID(byte(i)))
+	}
+	spans := r.Received()
+	require.Equal(t, 20, spans.Count())
+	all := spans.All()
+	require.Len(t, all, 20)
+	for i, s := range all {
+		assert.Equal(t, fmt.Sprintf("GET /%d", i), s.Name)
+	}
+	assert.Len(t, spans.Kept(5), 5)
+	assert.Equal(t, "svc-under-test", r.Service())
+	assert.Equal(t, 20, spans.Only("svc-under-test").Count())
+	other := spans.Only("orders")
+	assert.Equal(t, 0, other.Count())
+	assert.Equal(t, 20, other.Others())
+	assert.Empty(t, other.All())
+
+	ld := plog.NewLogs()
+	for _, svc := range []string{"orders", "users"} {
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("service.name", svc)
+		rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("hello from " + svc)
+	}
+	lb, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+	require.NoError(t, err)
+	status, _ := post(t, r.HTTPEndpoint()+"/v1/logs", "application/x-protobuf", lb)
+	require.Equal(t, http.StatusOK, status)
+	got := r.Received()
+	assert.Equal(t, 2, got.Records())
+	recs := got.Only("users").AllRecords()
+	require.Len(t, recs, 1)
+	assert.Equal(t, "hello from users", recs[0].Body)
+	j := checks.NewJudge(&checks.Evidence{}, nil, checks.Options{})
+	n, err := got.Judge(j)
+	require.NoError(t, err)
+	assert.Equal(t, 20, n)
+	judged := j.Result().Judged
+	assert.Equal(t, 20, judged.Spans)
+	assert.Equal(t, 2, judged.LogRecords)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/obslint/obslint/checks"
@@ -22,39 +23,39 @@ const (
 )
 
 // store keeps what the receiver got and wakes waiters on every arrival.
-// Spans are spooled as the batches arrived (protobuf, on disk), to be read
-// back for the judge: what a run judges is not bounded by memory, only by
-// maxSpanBytes of disk. OTLP log records and metrics are flattened into
-// checks types, within caps. Nothing here aliases receiver buffers.
+// Spans and OTLP log records are spooled as the batches arrived
+// (protobuf, on disk), to be read back for the judge: what a run judges
+// is not bounded by memory, only by maxBytes of disk. OTLP metric names
+// are kept, within a cap. Nothing here aliases receiver buffers.
 type store struct {
-	maxLogs, maxMetrics int
-	maxSpanBytes        int64
+	maxMetrics int
+	maxBytes   int64
 
-	mu        sync.Mutex
-	batches   *spool.Blobs
-	spanBytes int64
-	spans     int
-	logs      []checks.LogRecord
-	metrics   []checks.OTLPMetric
-	dropped   struct{ spans, logs, metrics int }
-	// services counts the spans of each service.name ("" for none), and
-	// service is the first one a span carried.
-	services    map[string]int
-	service     string
-	serverSeen  map[string]bool // trace ids that have a SERVER span
-	servers     int             // SERVER spans seen in total, spooled or dropped
-	lastArrival time.Time
-	closed      bool
+	mu sync.Mutex
+	// spanBatches and logBatches hold the batches; bytes is what both take.
+	spanBatches, logBatches *spool.Blobs
+	bytes                   int64
+	spans, records          int
+	metrics                 []checks.OTLPMetric
+	dropped                 struct{ spans, records, metrics int }
+	// services counts the spans (and recordServices the records) of each
+	// service.name ("" for none); service is the first one a span carried.
+	services, recordServices map[string]int
+	service                  string
+	serverSeen               map[string]bool // trace ids that have a SERVER span
+	servers                  int             // SERVER spans seen in total, spooled or dropped
+	lastArrival              time.Time
+	closed                   bool
 	// changed is closed and replaced on every arrival (and on close): a
 	// broadcast that lets WaitForSpans sleep without polling.
 	changed chan struct{}
 }
 
-func newStore(maxSpanBytes int64, maxLogs, maxMetrics int) *store {
+func newStore(maxBytes int64, maxMetrics int) *store {
 	return &store{
-		maxSpanBytes: maxSpanBytes, maxLogs: maxLogs, maxMetrics: maxMetrics,
-		batches:    spool.New("obslint-spans-"),
-		services:   map[string]int{},
+		maxBytes: maxBytes, maxMetrics: maxMetrics,
+		spanBatches: spool.New("obslint-spans-"), logBatches: spool.New("obslint-otlp-logs-"),
+		services: map[string]int{}, recordServices: map[string]int{},
 		serverSeen: map[string]bool{},
 		changed:    make(chan struct{}),
 	}
@@ -110,20 +111,57 @@ func (s *store) addTraces(td ptrace.Traces) {
 	if s.service == "" {
 		s.service = first
 	}
-	if err != nil || s.spanBytes+int64(len(blob)) > s.maxSpanBytes {
+	if err != nil || s.bytes+int64(len(blob)) > s.maxBytes {
 		s.dropped.spans += n
 	} else {
-		s.batches.Add(blob)
-		s.spanBytes += int64(len(blob))
+		s.spanBatches.Add(blob)
+		s.bytes += int64(len(blob))
 		s.spans += n
-		for name, k := range names {
-			if _, ok := s.services[name]; ok || len(s.services) < maxServices {
-				s.services[name] += k
-			}
-		}
+		countServices(s.services, names)
 	}
 	s.lastArrival = time.Now()
 	s.broadcast()
+}
+
+// countServices adds names' counts, up to maxServices names.
+func countServices(into, names map[string]int) {
+	for name, k := range names {
+		if _, ok := into[name]; ok || len(into) < maxServices {
+			into[name] += k
+		}
+	}
+}
+
+// addLogs spools one batch of OTLP log records.
+func (s *store) addLogs(ld plog.Logs) {
+	n := ld.LogRecordCount()
+	if n == 0 {
+		return
+	}
+	blob, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
+	names := map[string]int{}
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		name := ""
+		if v, ok := rl.Resource().Attributes().Get("service.name"); ok && v.Type() == pcommon.ValueTypeStr {
+			name = v.Str()
+		}
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			names[name] += sls.At(j).LogRecords().Len()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil || s.bytes+int64(len(blob)) > s.maxBytes {
+		s.dropped.records += n
+		return
+	}
+	s.logBatches.Add(blob)
+	s.bytes += int64(len(blob))
+	s.records += n
+	countServices(s.recordServices, names)
 }
 
 func hexID(id pcommon.TraceID) string {
@@ -131,17 +169,6 @@ func hexID(id pcommon.TraceID) string {
 		return ""
 	}
 	return id.String()
-}
-
-func (s *store) addLogs(in []checks.LogRecord) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	room := max(s.maxLogs-len(s.logs), 0)
-	if len(in) > room {
-		s.dropped.logs += len(in) - room
-		in = in[:room]
-	}
-	s.logs = append(s.logs, in...)
 }
 
 func (s *store) addMetrics(in []checks.OTLPMetric) {
@@ -164,11 +191,15 @@ func (s *store) close() {
 	}
 }
 
-// snapshotSpans returns the spans spooled so far.
-func (s *store) snapshotSpans() *Spans {
+// received returns what was spooled so far.
+func (s *store) received() *Received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &Spans{blobs: s.batches, batches: s.batches.Len(), count: s.spans, services: maps.Clone(s.services)}
+	return &Received{
+		spans: batches{s.spanBatches, s.spanBatches.Len()}, records: batches{s.logBatches, s.logBatches.Len()},
+		spanCount: s.spans, recordCount: s.records,
+		services: maps.Clone(s.services), recordServices: maps.Clone(s.recordServices),
+	}
 }
 
 // firstService is the service.name of the first span that arrived.
@@ -176,12 +207,6 @@ func (s *store) firstService() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.service
-}
-
-func (s *store) snapshotLogs() []checks.LogRecord {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]checks.LogRecord(nil), s.logs...)
 }
 
 func (s *store) snapshotMetrics() []checks.OTLPMetric {
@@ -194,20 +219,21 @@ func (s *store) problems() []checks.Problem {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []checks.Problem
-	add := func(n int, what string, limit int) {
-		if n > 0 {
-			out = append(out, checks.Problem{Phase: "limit", Message: fmt.Sprintf("%d %s dropped past the limit of %d", n, what, limit)})
+	limit := fmt.Sprintf("%d bytes", s.maxBytes)
+	if s.maxBytes >= 1<<20 {
+		limit = fmt.Sprintf("%d MiB", s.maxBytes>>20)
+	}
+	for _, d := range []struct {
+		n    int
+		what string
+	}{{s.dropped.spans, "spans"}, {s.dropped.records, "OTLP log records"}} {
+		if d.n > 0 {
+			out = append(out, checks.Problem{Phase: "limit", Message: fmt.Sprintf("%d %s dropped: the spooled spans and records reached the limit of %s", d.n, d.what, limit)})
 		}
 	}
-	if s.dropped.spans > 0 {
-		limit := fmt.Sprintf("%d bytes", s.maxSpanBytes)
-		if s.maxSpanBytes >= 1<<20 {
-			limit = fmt.Sprintf("%d MiB", s.maxSpanBytes>>20)
-		}
-		out = append(out, checks.Problem{Phase: "limit", Message: fmt.Sprintf("%d spans dropped: the spooled spans reached the limit of %s", s.dropped.spans, limit)})
+	if s.dropped.metrics > 0 {
+		out = append(out, checks.Problem{Phase: "limit", Message: fmt.Sprintf("%d OTLP metrics dropped past the limit of %d", s.dropped.metrics, s.maxMetrics)})
 	}
-	add(s.dropped.logs, "OTLP log records", s.maxLogs)
-	add(s.dropped.metrics, "OTLP metrics", s.maxMetrics)
 	return out
 }
 

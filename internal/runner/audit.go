@@ -111,7 +111,7 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 	if s.OTLP {
 		ph.say("starting OTLP receiver")
 		recv, err = receiver.Start(ctx, receiver.Options{
-			GRPCAddr: s.OTLPGRPC, HTTPAddr: s.OTLPHTTP, MaxLogRecords: s.Limits.MaxLines,
+			GRPCAddr: s.OTLPGRPC, HTTPAddr: s.OTLPHTTP,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%w: --otlp-listen: %v", ErrCapture, err)
@@ -150,14 +150,14 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 	}
 	ids, answered := answeredTraceIDs(ev.Probes)
 
-	var spans *receiver.Spans
+	var otlp *receiver.Received
 	switch {
 	case recv != nil:
 		ph.say("waiting for spans of %d probes", len(ids))
 		wctx, cancel := context.WithTimeout(ctx, spanWait)
 		missing := recv.WaitForSpans(wctx, ids, answered, quietAfterSpans)
 		cancel()
-		spans = takeReceived(ev, recv)
+		otlp = takeReceived(ev, recv)
 		if len(missing) > 0 {
 			ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("no SERVER span arrived within %s for %d of %d probe trace ids: is the service's OTLP exporter pointed at %s (or gRPC %s)? (its batch delay must be shorter than --span-wait)", spanWait, len(missing), len(ids), recv.HTTPEndpoint(), recv.GRPCEndpoint())})
 		}
@@ -186,9 +186,9 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 
 	if s.Service != "" {
 		keepService(ev, s.Service)
-		if spans != nil {
-			spans = spans.Only(s.Service)
-			if n := spans.Others(); n > 0 {
+		if otlp != nil {
+			otlp = otlp.Only(s.Service)
+			if n := otlp.Others(); n > 0 {
 				ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("--service %s: %d spans of other services were left out", s.Service, n)})
 			}
 		}
@@ -200,8 +200,8 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 		ev.Target.Service = serviceName(ev)
 	}
 	c := &Capture{Evidence: ev, Timings: ph.timings, Logs: stopped}
-	if spans != nil {
-		c.Spans = spans
+	if otlp != nil {
+		c.OTLP = otlp
 	}
 	return c, nil
 }

@@ -46,19 +46,21 @@ type Capture struct {
 	// Logs holds the captured log lines until they are judged; nil when no
 	// log stream was captured.
 	Logs LogSource
-	// Spans holds the spans the embedded receiver spooled until they are
-	// judged; nil when the spans are in Evidence.Spans (Jaeger) or none
-	// were listened for.
-	Spans SpanSource
+	// OTLP holds the spans and OTLP log records the embedded receiver
+	// spooled until they are judged; nil when the spans are in
+	// Evidence.Spans (Jaeger) or none were listened for.
+	OTLP OTLPSource
 }
 
-// SpanSource is where a capture's spans wait for the judge, which reads
-// them before the lines (checks.Judge).
-type SpanSource interface {
-	// Judge feeds every span to j, in order, and says how many.
+// OTLPSource is where a capture's spans and OTLP log records wait for the
+// judge, which reads them before the lines (checks.Judge).
+type OTLPSource interface {
+	// Judge feeds every record and span to j, in order, and says how many
+	// spans.
 	Judge(j *checks.Judge) (int, error)
-	// Kept returns the first max spans: what a bundle saves.
+	// Kept and KeptRecords return the first max: what a bundle saves.
 	Kept(max int) []checks.Span
+	KeptRecords(max int) []checks.LogRecord
 }
 
 // LogSource is where a capture's log lines wait for the judge, which can
@@ -135,7 +137,7 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 	metricsURL := metricsURLFor(cfg, base)
 
 	say("starting OTLP receiver")
-	recv, err := receiver.Start(ctx, receiver.Options{MaxLogRecords: s.Limits.MaxLines})
+	recv, err := receiver.Start(ctx, receiver.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("%w: embedded OTLP receiver: %v", ErrCapture, err)
 	}
@@ -208,12 +210,12 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 	ph.done("stop")
 
 	ev.Problems = append(ev.Problems, proc.Problems()...)
-	spans := takeReceived(ev, recv)
+	otlp := takeReceived(ev, recv)
 	if len(missing) > 0 {
 		ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("no SERVER span arrived within %s for %d of %d probe trace ids", spanWait, len(missing), len(ids))})
 	}
 	ev.Target.Service = recv.Service()
-	return &Capture{Evidence: ev, Timings: ph.timings, Logs: proc, Spans: spans}, nil
+	return &Capture{Evidence: ev, Timings: ph.timings, Logs: proc, OTLP: otlp}, nil
 }
 
 // metricsURLFor is the configured metrics URL, or the metrics path under base.
@@ -230,12 +232,11 @@ func receiverSource(recv *receiver.Receiver) string {
 }
 
 // takeReceived moves what the receiver holds into the evidence, and
-// returns its spans, which wait in its spool for the judge.
-func takeReceived(ev *checks.Evidence, recv *receiver.Receiver) *receiver.Spans {
-	ev.LogRecords = recv.LogRecords()
+// returns its spans and records, which wait in its spool for the judge.
+func takeReceived(ev *checks.Evidence, recv *receiver.Receiver) *receiver.Received {
 	ev.OTLPMetrics = recv.Metrics()
 	ev.Problems = append(ev.Problems, recv.Problems()...)
-	return recv.Spans()
+	return recv.Received()
 }
 
 // shutdown stops the receiver, bounded.

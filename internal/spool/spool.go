@@ -91,14 +91,16 @@ func (b *Blobs) Get(i int) ([]byte, error) {
 	return p, nil
 }
 
-// Close removes the file (it is unlinked already: this frees the disk now).
+// Close frees the file's disk now (it is unlinked already); the blobs in
+// it cannot be read back afterwards.
 func (b *Blobs) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.file == nil {
-		return nil
+	var err error
+	if b.file != nil {
+		err = b.file.Close()
 	}
-	err := b.file.Close()
+	// Blobs added from now on stay in memory.
 	b.file, b.err = nil, os.ErrClosed
 	return err
 }
