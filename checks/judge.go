@@ -115,12 +115,7 @@ func (j *Judge) Spans(ss []Span) {
 
 // Span feeds one span, borrowed, setting its Seq. It must come before the
 // first line (Line, Lines, Fork) and Result.
-func (j *Judge) Span(s *Span) {
-	if j.spans == nil || j.closed {
-		panic("checks: Judge.Span after the first line, or on a fork")
-	}
-	j.spans.Span(s)
-}
+func (j *Judge) Span(s *Span) { j.otlp().Span(s) }
 
 // Records feeds OTLP log records (see Record).
 func (j *Judge) Records(rs []LogRecord) {
@@ -131,11 +126,14 @@ func (j *Judge) Records(rs []LogRecord) {
 
 // Record feeds one OTLP log record, borrowed. Like a span, it must come
 // before the first line and Result.
-func (j *Judge) Record(r *LogRecord) {
+func (j *Judge) Record(r *LogRecord) { j.otlp().Record(r) }
+
+// otlp is the span feed while spans and records may still come.
+func (j *Judge) otlp() *SpanFeed {
 	if j.spans == nil || j.closed {
-		panic("checks: Judge.Record after the first line, or on a fork")
+		panic("checks: a span or OTLP log record after the first line, or on a fork")
 	}
-	j.spans.Record(r)
+	return j.spans
 }
 
 // ForkSpans returns a span feed of the same rules and evidence with fresh

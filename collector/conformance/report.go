@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/obslint/obslint/checks"
-	"github.com/obslint/obslint/internal/report"
+	"github.com/obslint/obslint/checks/jsonreport"
 )
 
 // reportServer serves GET /report and GET /report/<service>.
@@ -81,7 +81,7 @@ func WriteReport(w *bytes.Buffer, results map[string]*checks.Result) error {
 		}
 		w.WriteString(jsonString(name) + ":")
 		var one bytes.Buffer
-		if err := report.Write(&one, report.JSON, *results[name], report.Options{}); err != nil {
+		if err := jsonreport.Write(&one, *results[name]); err != nil {
 			return err
 		}
 		w.Write(bytes.TrimSpace(one.Bytes()))
@@ -108,7 +108,7 @@ func serveOne(w http.ResponseWriter, results map[string]*checks.Result, name str
 		return
 	}
 	var buf bytes.Buffer
-	if err := report.Write(&buf, report.JSON, *res, report.Options{}); err != nil {
+	if err := jsonreport.Write(&buf, *res); err != nil {
 		httpError(w, http.StatusInternalServerError, err.Error())
 		return
 	}

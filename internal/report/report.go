@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/obslint/obslint/checks"
+	"github.com/obslint/obslint/checks/jsonreport"
 )
 
 // Format is an output format.
@@ -145,7 +146,7 @@ func Write(w io.Writer, f Format, res checks.Result, opt Options) error {
 	case Text:
 		return writeText(w, res, opt)
 	case JSON:
-		return writeJSON(w, res)
+		return jsonreport.Write(w, res)
 	case Markdown:
 		return writeMarkdown(w, res)
 	case SARIF:

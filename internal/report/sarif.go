@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
@@ -536,4 +537,11 @@ func idsWith(rules []checks.RuleResult, status checks.Status) []string {
 		}
 	}
 	return ids
+}
+
+// encodeJSON writes v as indented JSON (SARIF, the rule list).
+func encodeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -1,4 +1,7 @@
-package report
+// Package jsonreport writes a checks.Result in the JSON report contract
+// (schema_version "1"): every front door's JSON, the collector's report
+// endpoint included, goes through it.
+package jsonreport
 
 import (
 	"cmp"
@@ -105,14 +108,11 @@ type jsonProblem struct {
 	Message string `json:"message"`
 }
 
-func writeJSON(w io.Writer, res checks.Result) error {
-	return encodeJSON(w, toJSON(res))
-}
-
-func encodeJSON(w io.Writer, v any) error {
+// Write writes res as an indented JSON report.
+func Write(w io.Writer, res checks.Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	return enc.Encode(toJSON(res))
 }
 
 func toJSON(res checks.Result) jsonReport {
