@@ -237,3 +237,38 @@ func nodes(spans ...checks.Span) []node {
 	}
 	return out
 }
+
+// TestStructureBoundNeverBlamesACutTrace: past its bound the structure
+// rule stops graphing spans; a trace cut by the bound is not judged for
+// orphans or exceptions (its parent or exception event may be in the part
+// not graphed), and the rule says how many spans it could not graph.
+func TestStructureBoundNeverBlamesACutTrace(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 19, 10, 0, 0, time.UTC)
+	child := checks.Span{TraceID: traceA, SpanID: "c000000000000001", ParentSpanID: "a000000000000001", Name: "db", Kind: checks.KindInternal, Start: t0, End: t0,
+		StatusCode: checks.StatusError, StatusMessage: "boom"}
+	parent := checks.Span{TraceID: traceA, SpanID: "a000000000000001", Name: "GET /x", Kind: checks.KindServer, Start: t0, End: t0, StatusCode: checks.StatusError}
+	lost := checks.Span{TraceID: traceB, SpanID: "d000000000000001", ParentSpanID: "e000000000000001", Name: "lost", Kind: checks.KindInternal, Start: t0, End: t0}
+	judge := func(max int, spans ...checks.Span) []checks.Finding {
+		rule := *Structure
+		rule.Spans = func(ev *checks.Evidence) checks.SpanJudge {
+			j := newStructureJudge(ev).(*structureJudge)
+			j.maxNodes = max
+			return j
+		}
+		ev := &checks.Evidence{Captured: checks.Captured{Traces: true}, Spans: spans}
+		return checks.Run(ev, []*checks.Rule{&rule}, checks.Options{}).Findings
+	}
+	subjects := func(fs []checks.Finding) []string {
+		var out []string
+		for _, f := range fs {
+			out = append(out, f.Subject)
+		}
+		return out
+	}
+	// Unbounded: the lost parent is an orphan, and the failed server span
+	// whose child threw has no exception event.
+	assert.ElementsMatch(t, []string{"span lost", "span GET /x"}, subjects(judge(100, lost, child, parent)))
+	// The bound cuts trace A after its child: A is not judged; B is.
+	got := judge(2, lost, child, parent)
+	assert.ElementsMatch(t, []string{"span lost", "spans"}, subjects(got))
+}

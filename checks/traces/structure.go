@@ -62,13 +62,19 @@ type structureJudge struct {
 	found    firsts
 	traces   map[string]*traceGraph
 	nodes    int
-	// ungraphed counts spans past checks.MaxIndexedSpans, not in a graph.
-	ungraphed int
+	// maxNodes bounds the spans graphed (checks.MaxIndexedSpans); ungraphed
+	// counts those past it.
+	maxNodes, ungraphed int
 	names     map[string]string // span names, each kept once
 }
 
 // traceGraph is one trace as the structure rule needs it, in arrival order.
-type traceGraph struct{ nodes []node }
+// incomplete marks a trace some of whose spans came past the bound: its
+// graph cannot tell an orphan, so it is not judged for one.
+type traceGraph struct {
+	nodes      []node
+	incomplete bool
+}
 
 // node is one span of a trace graph.
 type node struct {
@@ -84,7 +90,7 @@ type node struct {
 }
 
 func newStructureJudge(ev *checks.Evidence) checks.SpanJudge {
-	j := &structureJudge{shared: ev.Target.Shared, injected: map[string]map[string]bool{}, traces: map[string]*traceGraph{}, names: map[string]string{}}
+	j := &structureJudge{maxNodes: checks.MaxIndexedSpans, shared: ev.Target.Shared, injected: map[string]map[string]bool{}, traces: map[string]*traceGraph{}, names: map[string]string{}}
 	for _, pr := range ev.Probes {
 		if pr.Traced() {
 			if j.injected[pr.TraceID] == nil {
@@ -109,8 +115,11 @@ func (j *structureJudge) Span(s *checks.Span) {
 	if s.End.Before(s.Start) {
 		report("time", "ends %s before it starts (trace %s): the span was never ended or its clock is broken", s.Start.Sub(s.End), s.TraceID)
 	}
-	if j.nodes >= checks.MaxIndexedSpans {
+	if j.nodes >= j.maxNodes {
 		j.ungraphed++
+		if t := j.traces[s.TraceID]; t != nil {
+			t.incomplete = true
+		}
 		return
 	}
 	j.nodes++
@@ -136,18 +145,22 @@ func (j *structureJudge) Merge(later checks.SpanJudge) {
 	j.found.merge(&o.found)
 	j.ungraphed += o.ungraphed
 	for id, ot := range o.traces {
-		room := checks.MaxIndexedSpans - j.nodes
+		room := j.maxNodes - j.nodes
 		take := min(room, len(ot.nodes))
 		j.ungraphed += len(ot.nodes) - take
+		t := j.traces[id]
 		if take == 0 {
+			if t != nil {
+				t.incomplete = true
+			}
 			continue
 		}
-		t := j.traces[id]
 		if t == nil {
 			t = &traceGraph{}
 			j.traces[id] = t
 		}
 		t.nodes = append(t.nodes, ot.nodes[:take]...)
+		t.incomplete = t.incomplete || ot.incomplete || take < len(ot.nodes)
 		j.nodes += take
 	}
 }
@@ -162,10 +175,10 @@ func (j *structureJudge) Finish(p *checks.Pass) {
 		}
 		injected := j.injected[traceID]
 		for _, n := range t.nodes {
-			if (!j.shared || injected != nil) && orphan(n, local, injected) {
+			if (!j.shared || injected != nil) && !t.incomplete && orphan(n, local, injected) {
 				j.found.add(n.seq, "span "+n.name, "orphan", finding("parent %s is not a span of trace %s: the parent span was never ended or exported", n.parent, traceID))
 			}
-			if !n.serverError || traceID == "" {
+			if !n.serverError || traceID == "" || t.incomplete {
 				continue
 			}
 			sub := subtree(t.nodes, n.id)
@@ -175,7 +188,7 @@ func (j *structureJudge) Finish(p *checks.Pass) {
 		}
 	}
 	if j.ungraphed > 0 {
-		p.Notef("spans", "%d spans past the first %d were judged for their ids and times, but not for orphan parents and exception events", j.ungraphed, checks.MaxIndexedSpans)
+		p.Notef("spans", "%d spans past the first %d were judged for their ids and times, but not for orphan parents and exception events (nor the traces they belong to)", j.ungraphed, j.maxNodes)
 	}
 	j.found.report(p)
 }

@@ -23,6 +23,7 @@
 package offline
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
 	"encoding/json"
@@ -62,12 +63,14 @@ type Files struct {
 // Evidence.Spans and Evidence.Logs.
 type Input struct {
 	Evidence *checks.Evidence
-	// traces is the trace file's body and name, parsed as it is judged.
-	traces     []byte
-	tracesName string
-	logs       string // the log file, "-" for stdin, "" for none
-	lim        limits.Limits
-	stdin      io.Reader
+	// tracesPath is the trace file, read one request at a time as it is
+	// judged; traces is standard input's, read whole (it cannot be read
+	// twice).
+	tracesPath, tracesName string
+	traces                 []byte
+	logs                   string // the log file, "-" for stdin, "" for none
+	lim                    limits.Limits
+	stdin                  io.Reader
 }
 
 // Load reads the files into evidence, keeping at most lim.MaxLines log
@@ -338,14 +341,22 @@ func (in *Input) lineMaker() (lines.Make, bool) {
 // readTraces reads the trace file (OTLP JSON), to be parsed as it is
 // judged: a file of 256 MiB holds one request's spans at a time, not all.
 func (in *Input) readTraces(path string, stdin io.Reader) error {
-	body, truncated, err := readCapped(path, 256<<20, stdin)
-	if err != nil {
-		return err
+	in.tracesName = displayName(path)
+	if path != "-" {
+		if _, err := os.Stat(path); err != nil {
+			return err
+		}
+		in.tracesPath = path
+	} else {
+		body, truncated, err := readCapped(path, maxTraceBytes, stdin)
+		if err != nil {
+			return err
+		}
+		if truncated {
+			return fmt.Errorf("%s: larger than 256 MiB", displayName(path))
+		}
+		in.traces = body
 	}
-	if truncated {
-		return fmt.Errorf("%s: larger than 256 MiB", displayName(path))
-	}
-	in.traces, in.tracesName = body, displayName(path)
 	in.Evidence.Captured.Traces = true
 	in.Evidence.Captured.TraceSource = "file " + displayName(path)
 	return nil
@@ -361,19 +372,83 @@ func (in *Input) Spans(j *checks.Judge) (int, error) {
 
 // eachSpan calls fn with every span of the trace file, borrowed.
 func (in *Input) eachSpan(fn func(*checks.Span)) error {
-	if in.traces == nil {
-		return nil
-	}
-	err := eachTraces(in.traces, func(td ptrace.Traces) {
+	each := func(td ptrace.Traces) {
 		spans := checks.SpansFromTraces(td)
 		for i := range spans {
 			fn(&spans[i])
 		}
-	})
+	}
+	var err error
+	switch {
+	case in.tracesPath != "":
+		err = eachTracesFile(in.tracesPath, each)
+	case in.traces != nil:
+		err = eachTraces(in.traces, each)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %v", in.tracesName, err)
 	}
 	return nil
+}
+
+// maxTraceBytes bounds a trace file read whole (standard input, or one
+// pretty-printed request) and one line of a file of requests.
+const maxTraceBytes = 256 << 20
+
+// eachTracesFile is eachTraces reading a file one line at a time: a file
+// of many requests holds one of them in memory, not all.
+func eachTracesFile(path string, fn func(ptrace.Traces)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var u ptrace.JSONUnmarshaler
+	br := bufio.NewReaderSize(f, 1<<20)
+	parsed := 0
+	for n := 1; ; n++ {
+		line, rerr := readLine(br, maxTraceBytes)
+		if rerr != nil && !errors.Is(rerr, io.EOF) {
+			return fmt.Errorf("line %d: %w", n, rerr)
+		}
+		if len(bytes.TrimSpace(line)) > 0 {
+			td, err := u.UnmarshalTraces(line)
+			switch {
+			case err != nil && parsed > 0:
+				return fmt.Errorf("line %d: not OTLP JSON traces: %v", n, err)
+			case err != nil:
+				// Not one request per line: one request in the whole file.
+				body, truncated, err := readCapped(path, maxTraceBytes, nil)
+				if err != nil {
+					return err
+				}
+				if truncated {
+					return errors.New("larger than 256 MiB and not one request per line")
+				}
+				return eachTraces(body, fn)
+			}
+			parsed++
+			fn(td)
+		}
+		if rerr != nil {
+			return nil
+		}
+	}
+}
+
+// readLine reads up to and without the next newline, at most max bytes.
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		part, err := br.ReadSlice('\n')
+		if len(line)+len(part) > max {
+			return nil, fmt.Errorf("longer than %d MiB", max>>20)
+		}
+		line = append(line, part...)
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return bytes.TrimSuffix(line, []byte("\n")), err
+		}
+	}
 }
 
 // eachTraces reads OTLP JSON: one export request per line, as the
