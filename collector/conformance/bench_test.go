@@ -63,6 +63,40 @@ func BenchmarkConsumeTraces(b *testing.B) {
 	}
 }
 
+// BenchmarkJudgeEverySpan is what judging every span on the pipeline's
+// path would cost, against decoding alone (what an otlp receiver does for
+// every batch): flattening each span into checks.Span and feeding it to
+// the span feed of the collector's rules (index, span judges, no window,
+// no copy). The ratio of the two ns/span says why the engine judges a
+// budget of copied spans per second rather than all of them.
+func BenchmarkJudgeEverySpan(b *testing.B) {
+	td := spanBatch("svc", 100, 8)
+	wire, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+	require.NoError(b, err)
+	b.Run("decode", func(b *testing.B) { benchDecode(b, consumertest.NewNop(), [][]byte{wire}) })
+	b.Run("decode+flatten", func(b *testing.B) {
+		c, err := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
+			checks.SpansFromTraces(td)
+			return nil
+		})
+		require.NoError(b, err)
+		benchDecode(b, c, [][]byte{wire})
+	})
+	b.Run("decode+flatten+judge", func(b *testing.B) {
+		ev := &checks.Evidence{Target: checks.Target{Service: "svc"}, Captured: checks.Captured{Traces: true}}
+		feed := checks.NewSpanFeed(ev, collectorRules(), checks.Options{}, 0)
+		c, err := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
+			spans := checks.SpansFromTraces(td)
+			for i := range spans {
+				feed.Span(&spans[i])
+			}
+			return nil
+		})
+		require.NoError(b, err)
+		benchDecode(b, c, [][]byte{wire})
+	})
+}
+
 func benchDecode(b *testing.B, c consumer.Traces, wire [][]byte) {
 	ctx := context.Background()
 	b.ReportAllocs()
