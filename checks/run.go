@@ -126,11 +126,36 @@ type Options struct {
 // held in ev.Logs, OTLP log records in ev.LogRecords and spans in ev.Spans
 // are streamed through the rules like any other stream.
 func Run(ev *Evidence, rules []*Rule, opt Options) Result {
+	res, _ := Judgement(ev, rules, opt, Streams{})
+	return res
+}
+
+// Streams are what a judgement reads as streams, each once and in order:
+// OTLP feeds the OTLP log records and spans (they come first: log lines
+// are judged against them), Lines the log lines. Each says how many it
+// fed. A nil stream is read from the evidence: Spans, Logs.
+type Streams struct {
+	OTLP, Lines func(*Judge) (int, error)
+}
+
+// Judgement is the judge step of every front door, the CLI's and the
+// collector's: a judge over ev, fed the OTLP log records the evidence
+// holds, then the streams, then the scrapes (Result). An error is a stream
+// that could not be read.
+func Judgement(ev *Evidence, rules []*Rule, opt Options, s Streams) (Result, error) {
 	j := NewJudge(ev, rules, opt)
 	j.Records(ev.LogRecords)
-	j.Spans(ev.Spans)
-	j.Lines(ev.Logs)
-	return j.Result()
+	if s.OTLP == nil {
+		j.Spans(ev.Spans)
+	} else if _, err := s.OTLP(j); err != nil {
+		return Result{}, err
+	}
+	if s.Lines == nil {
+		j.Lines(ev.Logs)
+	} else if _, err := s.Lines(j); err != nil {
+		return Result{}, err
+	}
+	return j.Result(), nil
 }
 
 // Result resolves the profile when asked, finishes every rule and returns

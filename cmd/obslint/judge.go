@@ -214,9 +214,8 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // feed streams OTLP data (records, then spans) or log lines into a judge
 // and says how many it read: the spans and lines of files lint reads, or
-// what a capture spooled. Without a feed, the judge reads Evidence.Spans
-// and Evidence.Logs (Evidence.LogRecords are fed in any case).
-type feed func(*checks.Judge) (int, error)
+// what a capture spooled (see checks.Streams).
+type feed = func(*checks.Judge) (int, error)
 
 // judge runs the catalogue over the evidence and what the feeds bring (the
 // OTLP log records and spans first: log lines are judged against them),
@@ -231,23 +230,10 @@ func (a *app) judge(ev *checks.Evidence, otlp, lines feed, p plan, started time.
 	opt.ResolveProfile = p.profile != checks.ProfileAuto || ev.Target.Profile == ""
 	opt.Profile = p.profile
 	judging := a.now()
-	j := checks.NewJudge(ev, a.rules(), opt)
-	j.Records(ev.LogRecords)
-	if otlp != nil {
-		if _, err := otlp(j); err != nil {
-			return checks.Result{}, fmt.Errorf("cannot read evidence: %w", err)
-		}
-	} else {
-		j.Spans(ev.Spans)
+	res, err := checks.Judgement(ev, a.rules(), opt, checks.Streams{OTLP: otlp, Lines: lines})
+	if err != nil {
+		return checks.Result{}, fmt.Errorf("cannot read evidence: %w", err)
 	}
-	if lines != nil {
-		if _, err := lines(j); err != nil {
-			return checks.Result{}, fmt.Errorf("cannot read evidence: %w", err)
-		}
-	} else {
-		j.Lines(ev.Logs)
-	}
-	res := j.Result()
 	res.Tool = checks.Tool{Name: "obslint", Version: toolVersion()}
 	res.Started = started.UTC()
 	if len(timings) > 0 {

@@ -386,11 +386,8 @@ func (e *Engine) judge(v serviceView, profile string, rules []*checks.Rule, opt 
 	ev := v.evidence()
 	opt.ResolveProfile, opt.Profile = true, profile
 	// The judge recovers a panicking rule itself (not_evaluated, "internal error").
-	j := checks.NewJudge(ev, rules, opt)
-	j.Spans(ev.Spans)
-	ev.Spans = nil
-	v.judgeLines(j)
-	return j.Result()
+	res, _ = checks.Judgement(ev, rules, opt, checks.Streams{Lines: v.judgeLines})
+	return res
 }
 
 // ConsumeTraces feeds a batch to the windows. It never fails and never

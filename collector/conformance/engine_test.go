@@ -154,7 +154,7 @@ func TestSameVerdictAsOffline(t *testing.T) {
 		if err != nil {
 			continue // fixtures of bad input files
 		}
-		if len(ev.Spans) == 0 && len(ev.Logs) == 0 {
+		if len(ev.Spans) == 0 && len(ev.Logs) == 0 && len(ev.LogRecords) == 0 {
 			continue
 		}
 		t.Run(d.Name(), func(t *testing.T) {
@@ -178,8 +178,12 @@ func TestSameVerdictAsOffline(t *testing.T) {
 				}
 				e.ConsumeLogs(logsOf(ev.Logs, svc))
 			}
+			if len(ev.LogRecords) > 0 {
+				e.ConsumeLogs(recordsOf(ev.LogRecords))
+			}
 			got := e.EvaluateNow()
 			require.Contains(t, got, service)
+			assert.Equal(t, len(ev.LogRecords), got[service].Judged.LogRecords, "every OTLP log record is judged")
 
 			// The same evidence, offline: no probes, no scrapes.
 			ev.Probes, ev.Canaries, ev.Scrapes, ev.Problems = nil, nil, nil, nil
@@ -208,6 +212,22 @@ func TestSameVerdictAsOffline(t *testing.T) {
 		})
 	}
 	assert.Greater(t, compared, 30)
+}
+
+// recordsOf makes SDK log records (telemetry.sdk.name on the resource, so
+// the engine does not take them for raw lines) of recorded ones.
+func recordsOf(recs []checks.LogRecord) plog.Logs {
+	ld := plog.NewLogs()
+	for _, r := range recs {
+		rl := ld.ResourceLogs().AppendEmpty()
+		_ = rl.Resource().Attributes().FromRaw(r.Resource)
+		rl.Resource().Attributes().PutStr("telemetry.sdk.name", "opentelemetry")
+		lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		lr.Body().SetStr(r.Body)
+		lr.SetSeverityText(r.SeverityText)
+		_ = lr.Attributes().FromRaw(r.Attrs)
+	}
+	return ld
 }
 
 // TestProbeRulesNotEvaluated: rules that need probes never pass in

@@ -251,13 +251,16 @@ func (v serviceView) evidence() *checks.Evidence {
 }
 
 // judgeLines feeds the window's log lines to j, each parsed as it is judged.
-func (v serviceView) judgeLines(j *checks.Judge) {
+func (v serviceView) judgeLines(j *checks.Judge) (int, error) {
+	n := 0
 	for _, part := range v.lines {
 		for _, r := range part {
 			l := r.parse()
 			j.Line(&l)
+			n++
 		}
 	}
+	return n, nil
 }
 
 // rawLine is a log line as it arrived; it is parsed when judged.
