@@ -19,10 +19,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/obslint/obslint/bundle"
 	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/checks/checktest"
 	"github.com/obslint/obslint/internal/limits"
-	"github.com/obslint/obslint/internal/offline"
 )
 
 var obslintBin string
@@ -349,9 +349,9 @@ func TestRunJudgesEveryLineOfAChattyService(t *testing.T) {
 func TestRunJudgesEverySpan(t *testing.T) {
 	dir := filepath.Join(repoRoot(), "examples", "node-express")
 	requireInstalled(t, dir)
-	bundle := t.TempDir()
+	bundleDir := t.TempDir()
 	code, stdout, stderr, _ := obslintRaw(t, dir, 3*time.Minute,
-		"run", "--format", "json", "--no-progress", "--max-spans", "3", "--save-evidence", bundle, "--", "node", "server.js")
+		"run", "--format", "json", "--no-progress", "--max-spans", "3", "--save-evidence", bundleDir, "--", "node", "server.js")
 	require.Equal(t, 0, code, "stderr:\n%s\n%s", stderr, stdout)
 	var r struct {
 		Judged struct {
@@ -375,7 +375,7 @@ func TestRunJudgesEverySpan(t *testing.T) {
 			require.Equal(t, "pass", rr.Status, rr.ID)
 		}
 	}
-	saved, err := offline.LoadDir(bundle, limits.Default)
+	saved, err := bundle.LoadDir(bundleDir, limits.Default)
 	require.NoError(t, err)
 	require.Len(t, saved.Spans, 3, "the bundle keeps --max-spans spans")
 }

@@ -6,11 +6,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/obslint/obslint/bundle"
 	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/checks/catalogue"
 	"github.com/obslint/obslint/checks/checktest"
 	"github.com/obslint/obslint/internal/limits"
-	"github.com/obslint/obslint/internal/offline"
 )
 
 // TestPartsMergeIntoOnePass cuts the log lines of every fixture case at
@@ -24,7 +24,7 @@ func TestPartsMergeIntoOnePass(t *testing.T) {
 		require.NoError(t, err)
 		opt := checks.Options{ResolveProfile: true, Profile: want.Profile}
 		load := func() (*checks.Evidence, []checks.LogLine) {
-			ev, err := offline.LoadDir(dir, limits.Default)
+			ev, err := bundle.LoadDir(dir, limits.Default)
 			require.NoError(t, err)
 			lines := ev.Logs
 			ev.Logs = nil
@@ -107,7 +107,7 @@ func TestSpanPartsMergeIntoOnePass(t *testing.T) {
 		require.NoError(t, err)
 		opt := checks.Options{ResolveProfile: true, Profile: want.Profile}
 		load := func() *checks.Evidence {
-			ev, err := offline.LoadDir(dir, limits.Default)
+			ev, err := bundle.LoadDir(dir, limits.Default)
 			require.NoError(t, err)
 			return ev
 		}

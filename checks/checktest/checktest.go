@@ -3,7 +3,7 @@
 // compares diagnostics with `// want` comments.
 //
 // A case is a directory under fixtures/cases holding recorded evidence (see
-// internal/offline) and a want.txt. Each line of want.txt is
+// package bundle) and a want.txt. Each line of want.txt is
 //
 //	RULE-ID STATUS [SUBJECT]
 //
@@ -24,9 +24,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/obslint/obslint/bundle"
 	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/internal/limits"
-	"github.com/obslint/obslint/internal/offline"
 )
 
 // Want is the parsed want.txt of a case.
@@ -130,7 +130,7 @@ func Run(t *testing.T, root string, rules []*checks.Rule) {
 // RunCase loads a case and runs rules on it.
 func RunCase(t testing.TB, dir string, want Want, rules []*checks.Rule) checks.Result {
 	t.Helper()
-	ev, err := offline.LoadDir(dir, limits.Default)
+	ev, err := bundle.LoadDir(dir, limits.Default)
 	if err != nil {
 		t.Fatalf("load %s: %v", dir, err)
 	}

@@ -65,7 +65,7 @@ type structureJudge struct {
 	// maxNodes bounds the spans graphed (checks.MaxIndexedSpans); ungraphed
 	// counts those past it.
 	maxNodes, ungraphed int
-	names     map[string]string // span names, each kept once
+	names               map[string]string // span names, each kept once
 }
 
 // traceGraph is one trace as the structure rule needs it, in arrival order.

@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/obslint/obslint/bundle"
 	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/internal/jaeger"
-	"github.com/obslint/obslint/internal/offline"
 	"github.com/obslint/obslint/internal/runner"
 )
 
@@ -24,13 +24,13 @@ func TestAuditPassesSettingsAndSavesEvidence(t *testing.T) {
 		_, ok := ctx.Deadline()
 		require.True(t, ok, "the audit is bounded")
 		ev := &checks.Evidence{Captured: checks.Captured{Metrics: true}, Target: checks.Target{URL: s.Config.URL, Shared: true}}
-		ev.Scrapes = []checks.Scrape{checks.NewScrape("http://127.0.0.1:9000/metrics", "before", 200, offline.TextContentType, []byte(exposition), false)}
+		ev.Scrapes = []checks.Scrape{checks.NewScrape("http://127.0.0.1:9000/metrics", "before", 200, bundle.TextContentType, []byte(exposition), false)}
 		return &runner.Capture{Evidence: ev}, nil
 	}
-	bundle := filepath.Join(t.TempDir(), "bundle")
+	bundleDir := filepath.Join(t.TempDir(), "bundle")
 	o := obslint(t, a, "", "audit", "--format", "json", "--fail-on", "warning", "--url", "http://127.0.0.1:9000", "--logs", "app.log", "--logs-from-start",
 		"--otlp-listen", "127.0.0.1:14317", "--service", "users", "--span-wait", "3s", "--probe", "GET /users/42 route=/users/:id",
-		"--save-evidence", bundle)
+		"--save-evidence", bundleDir)
 	assert.Equal(t, exitFindings, o.code, o.stderr)
 	assert.Equal(t, "http://127.0.0.1:9000", got.Config.URL)
 	assert.Equal(t, "app.log", got.Logs)
@@ -41,11 +41,11 @@ func TestAuditPassesSettingsAndSavesEvidence(t *testing.T) {
 	assert.Equal(t, "users", got.Service)
 	assert.Equal(t, 3*time.Second, got.Config.Timeouts.Spans.Duration)
 	assert.Len(t, got.Config.Probes, 1)
-	assert.FileExists(t, filepath.Join(bundle, "evidence.json"))
+	assert.FileExists(t, filepath.Join(bundleDir, "evidence.json"))
 
 	// The bundle replays to the same rule statuses.
 	live := decode(t, []byte(o.stdout))
-	r := obslint(t, fakeApp(), "", "lint", "--evidence", bundle, "--format", "json")
+	r := obslint(t, fakeApp(), "", "lint", "--evidence", bundleDir, "--format", "json")
 	assert.Equal(t, live["rules"], decode(t, []byte(r.stdout))["rules"])
 	assert.Equal(t, live["findings"], decode(t, []byte(r.stdout))["findings"])
 }

@@ -7,12 +7,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/obslint/obslint/internal/offline"
+	"github.com/obslint/obslint/bundle"
 )
 
 type lintFlags struct {
 	judgeFlags
-	files    offline.Files
+	files    bundle.Files
 	evidence string
 }
 
@@ -42,11 +42,11 @@ func (a *app) lint(cmd *cobra.Command, f *lintFlags) error {
 	if err := errors.Join(err, f.checkInputs()); err != nil {
 		return err
 	}
-	var in *offline.Input
+	var in *bundle.Input
 	if f.evidence != "" {
-		in, err = offline.OpenDir(f.evidence, p.limits)
+		in, err = bundle.OpenDir(f.evidence, p.limits)
 	} else {
-		in, err = offline.Open(f.files, p.limits, a.stdin)
+		in, err = bundle.Open(f.files, p.limits, a.stdin)
 	}
 	if err != nil {
 		return fmt.Errorf("cannot read evidence: %w", err)

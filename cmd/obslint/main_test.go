@@ -16,12 +16,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/obslint/obslint/bundle"
 	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/checks/catalogue"
 	"github.com/obslint/obslint/checks/checktest"
 	"github.com/obslint/obslint/internal/config"
 	"github.com/obslint/obslint/internal/limits"
-	"github.com/obslint/obslint/internal/offline"
 	"github.com/obslint/obslint/internal/runner"
 )
 
@@ -421,7 +421,7 @@ func TestLintEveryFixtureCaseAsRun(t *testing.T) {
 		want, err := checktest.ParseWant(filepath.Join(dir, "want.txt"))
 		require.NoError(t, err)
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			ev, err := offline.LoadDir(dir, limits.Default)
+			ev, err := bundle.LoadDir(dir, limits.Default)
 			require.NoError(t, err)
 			// As the CLI does: a profile recorded with the evidence stands
 			// unless one is asked for.

@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/obslint/obslint/bundle"
 	"github.com/obslint/obslint/internal/config"
-	"github.com/obslint/obslint/internal/offline"
 	"github.com/obslint/obslint/internal/probe"
 	"github.com/obslint/obslint/internal/progress"
 	"github.com/obslint/obslint/internal/runner"
@@ -136,7 +136,7 @@ func (a *app) verdict(c *runner.Capture, p plan, started time.Time, saveDir stri
 			c.Evidence.Spans = c.OTLP.Kept(p.limits.MaxSpans)
 			c.Evidence.LogRecords = c.OTLP.KeptRecords(p.limits.MaxLines)
 		}
-		if err := offline.WriteDir(saveDir, c.Evidence); err != nil {
+		if err := bundle.WriteDir(saveDir, c.Evidence); err != nil {
 			saveErr = fmt.Errorf("--save-evidence: %w", err)
 		}
 	}

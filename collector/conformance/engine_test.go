@@ -16,10 +16,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/obslint/obslint/bundle"
 	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/checks/catalogue"
 	"github.com/obslint/obslint/internal/limits"
-	"github.com/obslint/obslint/internal/offline"
 )
 
 const casesDir = "../../fixtures/cases"
@@ -150,7 +150,7 @@ func TestSameVerdictAsOffline(t *testing.T) {
 		if len(names) > 1 {
 			continue // the engine judges each service apart; offline sees one mix
 		}
-		ev, err := offline.LoadDir(dir, limits.Default)
+		ev, err := bundle.LoadDir(dir, limits.Default)
 		if err != nil {
 			continue // fixtures of bad input files
 		}

@@ -25,10 +25,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/obslint/obslint/bundle"
 	"github.com/obslint/obslint/checks"
 	"github.com/obslint/obslint/checks/catalogue"
 	"github.com/obslint/obslint/internal/limits"
-	"github.com/obslint/obslint/internal/offline"
 )
 
 // exposed is what a fake /metrics serves: the Nth scrape gets bodies[N]
@@ -181,7 +181,7 @@ type scrapeOverride struct {
 // recorded expositions on a real /metrics, scrapes them with the contrib
 // prometheus receiver, feeds what it delivers to the engine, and compares
 // the verdict of every metrics rule with checks.Run over the recorded
-// scrapes offline.
+// scrapes bundle.
 func TestMetricsSameVerdictThroughPrometheusReceiver(t *testing.T) {
 	dirs, err := os.ReadDir(casesDir)
 	require.NoError(t, err)
@@ -198,7 +198,7 @@ func TestMetricsSameVerdictThroughPrometheusReceiver(t *testing.T) {
 		if len(files) == 0 || strings.HasPrefix(d.Name(), "metrics-endpoint-") || strings.HasPrefix(d.Name(), "metrics-parse-") {
 			continue // the HTTP exchange and the parse are the receiver's
 		}
-		// In scrape order, as offline.LoadDir reads them: metrics-2 before metrics-10.
+		// In scrape order, as bundle.LoadDir reads them: metrics-2 before metrics-10.
 		slices.SortFunc(files, func(a, b string) int { return cmp.Compare(scrapeNumber(a), scrapeNumber(b)) })
 		var overrides []scrapeOverride
 		if b, err := os.ReadFile(filepath.Join(dir, "scrapes.json")); err == nil {
@@ -252,7 +252,7 @@ func TestMetricsSameVerdictThroughPrometheusReceiver(t *testing.T) {
 	for _, name := range slices.Sorted(maps.Keys(fixtures)) {
 		fx := fixtures[name]
 		t.Run(name, func(t *testing.T) {
-			ev, err := offline.LoadDir(fx.dir, limits.Default)
+			ev, err := bundle.LoadDir(fx.dir, limits.Default)
 			require.NoError(t, err)
 			profile := wantProfile(t, fx.dir)
 			// One bucket per scrape, so the window keeps every one.

@@ -1,5 +1,8 @@
-// Package offline loads recorded telemetry from files into Evidence: the
-// `lint` front door, rule fixtures, and evidence bundles all read through it.
+// Package bundle reads recorded telemetry (files, fixture cases, evidence
+// bundles) into Evidence, and writes bundles: the `lint` front door, the
+// rule fixtures (checks/checktest) and `--save-evidence` share one format.
+// Spans and log lines are left to stream into the judge (Input.Spans,
+// Input.Judge) unless Load or LoadDir is asked to hold them.
 //
 // A directory of recorded evidence (a fixture case or a bundle) may hold:
 //
@@ -20,7 +23,7 @@
 // its logs.capture.jsonl lines also carry "line" and "truncated", and its
 // scrapes.json entries "url", "time", "duration", "truncated" and
 // "not_parsed" (a non-2xx answer whose body was kept but not parsed).
-package offline
+package bundle
 
 import (
 	"bufio"
