@@ -200,8 +200,12 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 		ev.Target.Service = serviceName(ev)
 	}
 	c := &Capture{Evidence: ev, Timings: ph.timings, Logs: stopped}
-	if otlp != nil {
+	switch {
+	case otlp != nil:
 		c.OTLP = otlp
+	case ev.Captured.Traces:
+		// Jaeger answered a bounded query: its spans are in memory already.
+		c.OTLP, ev.Spans = heldSpans(ev.Spans), nil
 	}
 	return c, nil
 }

@@ -46,14 +46,27 @@ type Capture struct {
 	// Logs holds the captured log lines until they are judged; nil when no
 	// log stream was captured.
 	Logs LogSource
-	// OTLP holds the spans and OTLP log records the embedded receiver
-	// spooled until they are judged; nil when the spans are in
-	// Evidence.Spans (Jaeger) or none were listened for.
+	// OTLP holds the spans and OTLP log records until they are judged: the
+	// embedded receiver's spool, or Jaeger's answer; nil when no trace
+	// source was attached.
 	OTLP OTLPSource
 }
 
+// heldSpans is a trace source whose spans are in memory already: those
+// Jaeger answered a bounded query with.
+type heldSpans []checks.Span
+
+func (h heldSpans) Judge(j *checks.Judge) (int, error) {
+	j.Spans(h)
+	return len(h), nil
+}
+
+func (h heldSpans) Kept(max int) []checks.Span       { return h[:min(max, len(h))] }
+func (heldSpans) KeptRecords(int) []checks.LogRecord { return nil }
+
 // OTLPSource is where a capture's spans and OTLP log records wait for the
-// judge, which reads them before the lines (checks.Judge).
+// judge, which reads them before the lines (checks.Judge): the embedded
+// receiver's spool, or the spans Jaeger answered with.
 type OTLPSource interface {
 	// Judge feeds every record and span to j, in order, and says how many
 	// spans.
