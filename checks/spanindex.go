@@ -46,7 +46,8 @@ type SpanIndex struct {
 	// path or route, in arrival order.
 	candidates [][]Span
 	// serverStart is when the first SERVER span of each trace no probe
-	// injected started (not for a shared target).
+	// injected started (not for a shared target, nor without probes: it
+	// attributes log lines to probes).
 	serverStart map[traceKey]time.Time
 	shared      bool
 	// names counts the service.name resource attribute, in order of first
@@ -116,7 +117,7 @@ func (x *SpanIndex) add(s *Span) {
 			x.candidates[i] = append(x.candidates[i], *s)
 		}
 	}
-	if s.TraceID != "" && !x.shared && len(x.serverStart) < MaxIndexedSpans {
+	if s.TraceID != "" && !x.shared && len(x.probes) > 0 && len(x.serverStart) < MaxIndexedSpans {
 		if _, ok := x.serverStart[idKey(s.TraceID)]; !ok {
 			x.serverStart[idKey(s.TraceID)] = s.Start
 		}

@@ -181,14 +181,14 @@ func TestSubtreeSurvivesCycles(t *testing.T) {
 		{SpanID: "d", ParentSpanID: "x"},
 	}
 	done := make(chan []node)
-	go func() { done <- subtree(nodes(trace...), "a") }()
+	go func() { done <- subtree(nodes(trace...), nodes(trace[0])[0].id) }()
 	select {
 	case got := <-done:
 		assert.Len(t, got, 3)
 	case <-time.After(2 * time.Second):
 		t.Fatal("subtree does not terminate on a parent cycle")
 	}
-	assert.Nil(t, subtree(nodes(trace...), "missing"))
+	assert.Nil(t, subtree(nodes(trace...), 12345))
 }
 
 func TestThrownError(t *testing.T) {
@@ -210,8 +210,9 @@ func TestThrownError(t *testing.T) {
 }
 
 func TestOrphan(t *testing.T) {
-	local := map[string]bool{"a": true}
-	injected := map[string]bool{"p": true}
+	id := func(s string) spanID { v, _ := idOf(s); return v }
+	local := map[spanID]bool{id("a"): true}
+	injected := map[spanID]bool{id("p"): true}
 	tests := []struct {
 		name string
 		span checks.Span
@@ -267,7 +268,16 @@ func TestStructureBoundNeverBlamesACutTrace(t *testing.T) {
 	}
 	// Unbounded: the lost parent is an orphan, and the failed server span
 	// whose child threw has no exception event.
-	assert.ElementsMatch(t, []string{"span lost", "span GET /x"}, subjects(judge(100, lost, child, parent)))
+	all := judge(100, lost, child, parent)
+	assert.ElementsMatch(t, []string{"span lost", "span GET /x"}, subjects(all))
+	for _, f := range all {
+		if f.Subject == "span lost" {
+			assert.Contains(t, f.Message, "parent e000000000000001 is not a span of trace "+traceB)
+		}
+	}
+	odd := lost
+	odd.ParentSpanID = "not-hex"
+	assert.Contains(t, judge(100, odd)[0].Message, "parent not-hex is not a span")
 	// The bound cuts trace A after its child: A is not judged; B is.
 	got := judge(2, lost, child, parent)
 	assert.ElementsMatch(t, []string{"span lost", "spans"}, subjects(got))

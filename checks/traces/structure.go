@@ -1,7 +1,10 @@
 package traces
 
 import (
+	"fmt"
+	"hash/fnv"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/obslint/obslint/checks"
@@ -58,7 +61,7 @@ record exceptions before setting Error.`,
 type structureJudge struct {
 	shared bool
 	// injected holds, per probe trace id, the injected parent span ids.
-	injected map[string]map[string]bool
+	injected map[string]map[spanID]bool
 	found    firsts
 	traces   map[string]*traceGraph
 	nodes    int
@@ -76,27 +79,78 @@ type traceGraph struct {
 	incomplete bool
 }
 
-// node is one span of a trace graph.
+// node is one span of a trace graph, compact: a graph holds up to
+// checks.MaxIndexedSpans of them.
 type node struct {
-	id, parent string
+	id, parent spanID
 	name       string
-	seq        int
-	kind       string
-	// server5xx marks a SERVER span whose status is Error.
-	serverError bool
-	exception   bool
+	// rawParent is the parent id as received when it is not 16 hex digits
+	// (it is then hashed into parent), for the finding's words.
+	rawParent string
 	// thrown is why the span counts as a thrown error ("" when it does not).
 	thrown string
+	seq    int
+	kind   kind
+	// serverError marks a SERVER span whose status is Error.
+	serverError bool
+	exception   bool
+}
+
+// spanID is a span id in binary, 0 for none.
+type spanID uint64
+
+// idOf is the binary form of a hex span id; an id that is not 16 hex
+// digits is hashed (ok false).
+func idOf(s string) (id spanID, ok bool) {
+	if s == "" {
+		return 0, true
+	}
+	if len(s) == 16 {
+		if v, err := strconv.ParseUint(s, 16, 64); err == nil && v != 0 {
+			return spanID(v), true
+		}
+	}
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return spanID(h.Sum64() | 1), false
+}
+
+// parentText is the parent id for a finding.
+func (n node) parentText() string {
+	if n.rawParent != "" {
+		return n.rawParent
+	}
+	return fmt.Sprintf("%016x", uint64(n.parent))
+}
+
+// kind is a span kind in one byte.
+type kind uint8
+
+const (
+	kindOther kind = iota
+	kindServer
+	kindConsumer
+)
+
+func kindOf(k string) kind {
+	switch k {
+	case checks.KindServer:
+		return kindServer
+	case checks.KindConsumer:
+		return kindConsumer
+	}
+	return kindOther
 }
 
 func newStructureJudge(ev *checks.Evidence) checks.SpanJudge {
-	j := &structureJudge{maxNodes: checks.MaxIndexedSpans, shared: ev.Target.Shared, injected: map[string]map[string]bool{}, traces: map[string]*traceGraph{}, names: map[string]string{}}
+	j := &structureJudge{maxNodes: checks.MaxIndexedSpans, shared: ev.Target.Shared, injected: map[string]map[spanID]bool{}, traces: map[string]*traceGraph{}, names: map[string]string{}}
 	for _, pr := range ev.Probes {
 		if pr.Traced() {
 			if j.injected[pr.TraceID] == nil {
-				j.injected[pr.TraceID] = map[string]bool{}
+				j.injected[pr.TraceID] = map[spanID]bool{}
 			}
-			j.injected[pr.TraceID][pr.ParentSpanID] = true
+			id, _ := idOf(pr.ParentSpanID)
+			j.injected[pr.TraceID][id] = true
 		}
 	}
 	return j
@@ -167,16 +221,16 @@ func (j *structureJudge) Merge(later checks.SpanJudge) {
 
 func (j *structureJudge) Finish(p *checks.Pass) {
 	for traceID, t := range j.traces {
-		local := map[string]bool{}
+		local := map[spanID]bool{}
 		for _, n := range t.nodes {
-			if n.id != "" {
+			if n.id != 0 {
 				local[n.id] = true
 			}
 		}
 		injected := j.injected[traceID]
 		for _, n := range t.nodes {
 			if (!j.shared || injected != nil) && !t.incomplete && orphan(n, local, injected) {
-				j.found.add(n.seq, "span "+n.name, "orphan", finding("parent %s is not a span of trace %s: the parent span was never ended or exported", n.parent, traceID))
+				j.found.add(n.seq, "span "+n.name, "orphan", finding("parent %s is not a span of trace %s: the parent span was never ended or exported", n.parentText(), traceID))
 			}
 			if !n.serverError || traceID == "" || t.incomplete {
 				continue
@@ -195,24 +249,30 @@ func (j *structureJudge) Finish(p *checks.Pass) {
 
 // newNode is what the graph keeps of a span.
 func newNode(s *checks.Span) node {
-	return node{id: s.SpanID, parent: s.ParentSpanID, name: s.Name, seq: s.Seq, kind: s.Kind,
+	n := node{name: s.Name, seq: s.Seq, kind: kindOf(s.Kind),
 		serverError: s.Kind == checks.KindServer && s.StatusCode == checks.StatusError,
 		exception:   hasException(*s), thrown: thrownBy(*s)}
+	n.id, _ = idOf(s.SpanID)
+	var ok bool
+	if n.parent, ok = idOf(s.ParentSpanID); !ok {
+		n.rawParent = strings.Clone(s.ParentSpanID)
+	}
+	return n
 }
 
 // orphan reports whether a span's parent is neither a span of its trace nor
 // the injected parent. SERVER and CONSUMER spans have remote parents.
-func orphan(n node, local, injected map[string]bool) bool {
-	if n.parent == "" || local[n.parent] || injected[n.parent] {
+func orphan(n node, local, injected map[spanID]bool) bool {
+	if n.parent == 0 || local[n.parent] || injected[n.parent] {
 		return false
 	}
-	return n.kind != checks.KindServer && n.kind != checks.KindConsumer
+	return n.kind != kindServer && n.kind != kindConsumer
 }
 
 // subtree returns the spans with id root and all their descendants, in
 // breadth-first order.
-func subtree(trace []node, root string) []node {
-	children := map[string][]int{}
+func subtree(trace []node, root spanID) []node {
+	children := map[spanID][]int{}
 	var out []node
 	for i, n := range trace {
 		children[n.parent] = append(children[n.parent], i)
@@ -223,14 +283,14 @@ func subtree(trace []node, root string) []node {
 	if len(out) == 0 {
 		return nil
 	}
-	visited := map[string]bool{root: true}
-	queue := []string{root}
+	visited := map[spanID]bool{root: true}
+	queue := []spanID{root}
 	for len(queue) > 0 {
 		id := queue[0]
 		queue = queue[1:]
 		for _, i := range children[id] {
 			c := trace[i]
-			if c.id == "" || visited[c.id] {
+			if c.id == 0 || visited[c.id] {
 				continue
 			}
 			visited[c.id] = true
