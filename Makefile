@@ -10,7 +10,7 @@ PY_DIRS   := examples/python-fastapi fixtures/services/python-broken fixtures/se
 PYTHON    ?= python3
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build build-collector deps demo demo-broken test test-deps lint bench bench-logs bench-huge bench-collector docs clean jaeger
+.PHONY: build build-collector deps demo demo-broken test test-deps lint bench bench-logs bench-huge bench-traces bench-collector docs clean jaeger
 
 build:
 	$(GO) build -o $(BIN) ./cmd/obslint
@@ -67,6 +67,10 @@ bench: build
 # obslint lint --logs vs jq -c . on the 500k-line bench log, and flat memory.
 bench-logs: build
 	bench/lint-logs-vs-jq.sh
+
+# obslint lint --traces on 500k and 5M spans: all judged, bounded memory.
+bench-traces: build
+	bench/lint-traces.sh
 
 # Peak memory of obslint run against huge /metrics (2 GiB body, gzip bomb, 3M series).
 bench-huge: build
