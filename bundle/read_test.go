@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"bufio"
 	"os"
 	"path/filepath"
 	"strings"
@@ -404,4 +405,16 @@ func TestLoadDirEvidenceFile(t *testing.T) {
 func TestLoadDirMissing(t *testing.T) {
 	_, err := LoadDir(filepath.Join(t.TempDir(), "nope"), limits.Default)
 	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestReadLineIsBounded(t *testing.T) {
+	br := bufio.NewReaderSize(strings.NewReader(strings.Repeat("x", 100)+"\nshort\n"+strings.Repeat("y", 5000)), 16)
+	line, err := readLine(br, 1000)
+	require.NoError(t, err)
+	assert.Len(t, line, 100)
+	line, err = readLine(br, 1000)
+	require.NoError(t, err)
+	assert.Equal(t, "short", string(line))
+	_, err = readLine(br, 1000)
+	require.Error(t, err, "a line past the bound is an error, not an allocation")
 }
