@@ -59,3 +59,38 @@ func TestRunHugeMetrics(t *testing.T) {
 		})
 	}
 }
+
+// maxBusyRSS is the peak memory of obslint run against 200k spans: the
+// receiver spools them to disk, the judge reads one batch at a time.
+const maxBusyRSS = 256 << 20
+
+// TestRunJudgesEverySpanOfABusyService: a service that exports 200,000
+// spans is judged on every one of them although --max-spans keeps 1,000,
+// and obslint's memory stays bounded.
+func TestRunJudgesEverySpanOfABusyService(t *testing.T) {
+	dir := filepath.Join(repoRoot(), "fixtures", "services", "python-busy-traces")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := exec.CommandContext(ctx, obslintBin, "run", "--format", "json", "--no-progress", "--span-wait", "1s", "--max-spans", "1000",
+		"--", "python3", "server.py")
+	c.Dir = dir
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	err := c.Run()
+	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 1) {
+		t.Fatalf("want exit 0 or 1, got %v; stderr:\n%s", err, stderr.String())
+	}
+	rss := c.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	t.Logf("peak RSS %d MiB", rss>>20)
+	require.LessOrEqual(t, rss, int64(maxBusyRSS), "peak RSS of obslint run")
+	var r struct {
+		Judged   struct{ Spans int } `json:"judged"`
+		Problems []struct{ Phase, Message string }
+	}
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &r), stdout.String())
+	require.GreaterOrEqual(t, r.Judged.Spans, 199_000, "every span received is judged, not --max-spans of them")
+	for _, p := range r.Problems {
+		require.NotContains(t, p.Message, "spans dropped")
+		require.NotContains(t, p.Message, "not indexed")
+	}
+}
