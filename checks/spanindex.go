@@ -98,8 +98,9 @@ func (x *SpanIndex) add(s *Span) {
 		x.lang = spanLanguage(s)
 	}
 	if len(x.pairs) < MaxIndexedSpans {
-		x.pairs[pairKey(s.TraceID, s.SpanID)] = struct{}{}
-		x.traces[idKey(s.TraceID)] = struct{}{}
+		t := idKey(s.TraceID)
+		x.pairs[pairOf(t, s.SpanID)] = struct{}{}
+		x.traces[t] = struct{}{}
 	} else {
 		x.unindexed++
 	}
@@ -118,8 +119,8 @@ func (x *SpanIndex) add(s *Span) {
 		}
 	}
 	if s.TraceID != "" && !x.shared && len(x.probes) > 0 && len(x.serverStart) < MaxIndexedSpans {
-		if _, ok := x.serverStart[idKey(s.TraceID)]; !ok {
-			x.serverStart[idKey(s.TraceID)] = s.Start
+		if t := idKey(s.TraceID); !hasKey(x.serverStart, t) {
+			x.serverStart[t] = s.Start
 		}
 	}
 }
@@ -382,9 +383,10 @@ func idKey(id string) traceKey {
 	return k
 }
 
-func pairKey(traceID, spanID string) spanKey {
+func pairKey(traceID, spanID string) spanKey { return pairOf(idKey(traceID), spanID) }
+
+func pairOf(t traceKey, spanID string) spanKey {
 	var k spanKey
-	t := idKey(traceID)
 	copy(k[:16], t[:])
 	if len(spanID) == 16 {
 		if _, err := hex.Decode(k[16:], []byte(spanID)); err == nil {
@@ -409,4 +411,9 @@ func IndexSpans(ev *Evidence) *SpanIndex {
 		x.add(&s)
 	}
 	return x
+}
+
+func hasKey[K comparable, V any](m map[K]V, k K) bool {
+	_, ok := m[k]
+	return ok
 }
