@@ -415,6 +415,9 @@ func eachTracesFile(path string, fn func(ptrace.Traces)) error {
 			return fmt.Errorf("line %d: %w", n, rerr)
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
+			if d := jsonDepth(line); d > maxJSONDepth {
+				return fmt.Errorf("line %d: JSON nested more than %d levels deep: not OTLP traces", n, maxJSONDepth)
+			}
 			td, err := u.UnmarshalTraces(line)
 			switch {
 			case err != nil && parsed > 0:
@@ -439,6 +442,41 @@ func eachTracesFile(path string, fn func(ptrace.Traces)) error {
 	}
 }
 
+// maxJSONDepth bounds the nesting of a trace file's JSON: an export request
+// with attribute values nested as deep as the judge keeps them
+// (checks.MaxValueDepth) needs about 140 levels. The decoder builds
+// whatever depth it is given, so a deeper document is refused before.
+const maxJSONDepth = 256
+
+// jsonDepth is the deepest nesting of objects and arrays in b, strings
+// skipped; it stops counting past maxJSONDepth.
+func jsonDepth(b []byte) int {
+	depth, deepest, inString := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > deepest {
+				deepest = depth
+				if deepest > maxJSONDepth {
+					return deepest
+				}
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
+}
+
 // readLine reads up to and without the next newline, at most max bytes.
 func readLine(br *bufio.Reader, max int) ([]byte, error) {
 	var line []byte
@@ -459,6 +497,9 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 // pretty-printed. Lines are tried first because the JSON unmarshaler stops
 // after the first object and silently ignores the rest of the input.
 func eachTraces(body []byte, fn func(ptrace.Traces)) error {
+	if d := jsonDepth(body); d > maxJSONDepth {
+		return fmt.Errorf("JSON nested more than %d levels deep: not OTLP traces", maxJSONDepth)
+	}
 	var u ptrace.JSONUnmarshaler
 	parsed := 0
 	for i, line := range bytes.Split(body, []byte("\n")) {

@@ -418,3 +418,21 @@ func TestReadLineIsBounded(t *testing.T) {
 	_, err = readLine(br, 1000)
 	require.Error(t, err, "a line past the bound is an error, not an allocation")
 }
+
+func TestJSONDepth(t *testing.T) {
+	assert.Equal(t, 0, jsonDepth([]byte(`"x"`)))
+	assert.Equal(t, 2, jsonDepth([]byte(`{"a":[1,2]}`)))
+	assert.Equal(t, 1, jsonDepth([]byte(`{"a":"[[[{\"x"}`)), "brackets in strings, escaped quotes, do not count")
+	assert.Greater(t, jsonDepth([]byte(strings.Repeat("[", 1_000_000))), maxJSONDepth)
+}
+
+// TestLoadTracesTooDeep: a trace file nested a million levels deep is
+// refused with the line, before the decoder builds it.
+func TestLoadTracesTooDeep(t *testing.T) {
+	deep := `{"resourceSpans":[{"resource":{"attributes":[{"key":"a","value":` +
+		strings.Repeat(`{"arrayValue":{"values":[`, 1_000_000) + strings.Repeat(`]}}`, 1_000_000) + `}]}}]}`
+	path := write(t, t.TempDir(), "deep.json", tracesJSON(t, "users", 1)+"\n"+deep+"\n")
+	_, err := Load(Files{Traces: path}, limits.Default, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "line 2: JSON nested more than 256 levels deep")
+}

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"encoding/json"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -84,7 +85,7 @@ func SpansFromTraces(td ptrace.Traces) []Span {
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
-		res := rs.Resource().Attributes().AsRaw()
+		res := RawMap(rs.Resource().Attributes())
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
@@ -103,14 +104,14 @@ func SpansFromTraces(td ptrace.Traces) []Span {
 					End:           sp.EndTimestamp().AsTime(),
 					StatusCode:    sp.Status().Code().String(),
 					StatusMessage: sp.Status().Message(),
-					Attrs:         sp.Attributes().AsRaw(),
+					Attrs:         RawMap(sp.Attributes()),
 					Resource:      res,
 					Scope:         scope,
 				}
 				evs := sp.Events()
 				for e := 0; e < evs.Len(); e++ {
 					ev := evs.At(e)
-					s.Events = append(s.Events, SpanEvent{Name: ev.Name(), Attrs: ev.Attributes().AsRaw()})
+					s.Events = append(s.Events, SpanEvent{Name: ev.Name(), Attrs: RawMap(ev.Attributes())})
 				}
 				out = append(out, s)
 			}
@@ -125,7 +126,7 @@ func LogRecordsFromLogs(ld plog.Logs) []LogRecord {
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
-		res := rl.Resource().Attributes().AsRaw()
+		res := RawMap(rl.Resource().Attributes())
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			sl := sls.At(j)
@@ -138,8 +139,8 @@ func LogRecordsFromLogs(ld plog.Logs) []LogRecord {
 					SpanID:       hexID(lr.SpanID()),
 					SeverityText: lr.SeverityText(),
 					SeverityNum:  int(lr.SeverityNumber()),
-					Body:         lr.Body().AsString(),
-					Attrs:        lr.Attributes().AsRaw(),
+					Body:         bodyString(lr.Body()),
+					Attrs:        RawMap(lr.Attributes()),
 					Resource:     res,
 					Scope:        sl.Scope().Name(),
 				})
@@ -155,7 +156,7 @@ func OTLPMetricsFromMetrics(md pmetric.Metrics) []OTLPMetric {
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
-		res := rm.Resource().Attributes().AsRaw()
+		res := RawMap(rm.Resource().Attributes())
 		sms := rm.ScopeMetrics()
 		for j := 0; j < sms.Len(); j++ {
 			sm := sms.At(j)
@@ -195,4 +196,59 @@ func kindName(k ptrace.SpanKind) string {
 		return KindConsumer
 	}
 	return "UNSPECIFIED"
+}
+
+// MaxValueDepth bounds the nesting of attribute values flattened into
+// checks types: OTLP allows maps and arrays inside values to any depth, and
+// a value nested a million deep would otherwise cost its depth in memory
+// and stack in every rule that walks it. Deeper levels become a marker.
+const MaxValueDepth = 32
+
+// deepValue stands for the levels of a value past MaxValueDepth.
+const deepValue = "(nested deeper than 32 levels: not kept)"
+
+// RawMap is pcommon.Map.AsRaw with the nesting bounded (MaxValueDepth).
+func RawMap(m pcommon.Map) map[string]any { return rawMap(m, 0) }
+
+func rawMap(m pcommon.Map, depth int) map[string]any {
+	out := make(map[string]any, m.Len())
+	for k, v := range m.All() {
+		out[k] = rawValue(v, depth+1)
+	}
+	return out
+}
+
+func rawValue(v pcommon.Value, depth int) any {
+	switch v.Type() {
+	case pcommon.ValueTypeMap:
+		if depth >= MaxValueDepth {
+			return deepValue
+		}
+		return rawMap(v.Map(), depth)
+	case pcommon.ValueTypeSlice:
+		if depth >= MaxValueDepth {
+			return deepValue
+		}
+		sl := v.Slice()
+		out := make([]any, sl.Len())
+		for i := range out {
+			out[i] = rawValue(sl.At(i), depth+1)
+		}
+		return out
+	}
+	return v.AsRaw()
+}
+
+// bodyString is a log record's body as a string; a map or array body is
+// written as JSON, with its nesting bounded like attributes.
+func bodyString(v pcommon.Value) string {
+	switch v.Type() {
+	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
+		b, err := json.Marshal(rawValue(v, 0))
+		if err != nil {
+			return ""
+		}
+		return string(b)
+	}
+	return v.AsString()
 }

@@ -228,3 +228,38 @@ func TestOTLPMetricsFromMetrics(t *testing.T) {
 		{Name: "requests", Type: "Sum", Resource: map[string]any{"service.name": "users"}, Scope: "@opentelemetry/instrumentation-http"},
 	}, got)
 }
+
+// TestValuesNestedDeepAreBounded: a span attribute nested far deeper than
+// any real one is flattened to MaxValueDepth levels and a marker, not to
+// its whole depth.
+func TestValuesNestedDeepAreBounded(t *testing.T) {
+	td := ptrace.NewTraces()
+	sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	v := sp.Attributes().PutEmptySlice("deep").AppendEmpty()
+	for range 10_000 {
+		v = v.SetEmptyMap().PutEmptySlice("x").AppendEmpty()
+	}
+	v.SetStr("bottom")
+	spans := SpansFromTraces(td)
+	require.Len(t, spans, 1)
+	depth := 0
+	var walk func(x any)
+	walk = func(x any) {
+		switch y := x.(type) {
+		case map[string]any:
+			depth++
+			for _, e := range y {
+				walk(e)
+			}
+		case []any:
+			depth++
+			for _, e := range y {
+				walk(e)
+			}
+		case string:
+			assert.Equal(t, deepValue, y)
+		}
+	}
+	walk(spans[0].Attrs)
+	assert.LessOrEqual(t, depth, MaxValueDepth+1)
+}
