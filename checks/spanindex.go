@@ -293,21 +293,6 @@ func (e *Evidence) TimeCandidates(p Probe) []Span {
 	return nil
 }
 
-// ServerSpan returns the probe's server span: the SERVER span of the probe's
-// trace whose parent is the injected span id (a route that calls the service
-// itself puts more than one SERVER span in the trace). ok is false when none.
-func (e *Evidence) ServerSpan(p Probe) (Span, bool) {
-	if !p.Traced() {
-		return Span{}, false
-	}
-	for _, s := range e.TraceSpans(p.TraceID) {
-		if s.Kind == KindServer && s.ParentSpanID == p.ParentSpanID {
-			return s, true
-		}
-	}
-	return Span{}, false
-}
-
 // matchSlack widens a probe's window for matching spans by time: clocks
 // of the service and of obslint are read at slightly different moments.
 const matchSlack = 5 * time.Millisecond

@@ -65,17 +65,6 @@ func (b *Blobs) Len() int {
 	return len(b.items)
 }
 
-// Bytes is how much the spool holds.
-func (b *Blobs) Bytes() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var n int64
-	for _, it := range b.items {
-		n += int64(it.n)
-	}
-	return n
-}
-
 // Get reads blob i back into a new slice.
 func (b *Blobs) Get(i int) ([]byte, error) {
 	b.mu.Lock()

@@ -19,14 +19,11 @@ func TestBlobsKeepOrderAndCopies(t *testing.T) {
 		p[0] = 'X' // the spool holds its own copy
 	}
 	assert.Equal(t, 100, b.Len())
-	var total int64
 	for i, w := range want {
 		got, err := b.Get(i)
 		require.NoError(t, err)
 		assert.Equal(t, w, got)
-		total += int64(len(w))
 	}
-	assert.Equal(t, total, b.Bytes())
 	require.NotNil(t, b.file, "blobs go to a file")
 	empty := b.Add(nil)
 	got, err := b.Get(empty)
