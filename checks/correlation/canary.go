@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/obslint/obslint/checks"
 )
@@ -193,6 +195,9 @@ type canaryOTLP struct {
 	found     leaks
 	resources map[string]*leaks
 	resOrder  []string
+	// last is the resource map seen last: the spans and records of one
+	// batch share theirs, so it is printed once per batch, not per span.
+	last unsafe.Pointer
 }
 
 func newCanarySpans(ev *checks.Evidence) checks.SpanJudge {
@@ -233,6 +238,11 @@ func (j *canaryOTLP) Span(s *checks.Span) {
 // resource scans a resource the first time it is seen: thousands of spans
 // and records share a handful of resources.
 func (j *canaryOTLP) resource(res map[string]any) {
+	p := reflect.ValueOf(res).UnsafePointer()
+	if p != nil && p == j.last {
+		return
+	}
+	j.last = p
 	key := fmt.Sprint(res) // fmt prints maps in key order
 	if _, seen := j.resources[key]; seen || len(j.resources) >= maxResources {
 		return
@@ -262,11 +272,25 @@ func (j *canaryOTLP) Finish(*checks.Pass) {}
 // scanAttrs reports each attribute whose value, at any depth, holds the
 // canary. Keys are visited in order so findings are stable.
 func scanAttrs(attrs map[string]any, c checks.Canary, prefix, where string, found *leaks) {
+	// Most attributes hold no canary: look before sorting the keys.
+	if !anyContaining(attrs, c.Value) {
+		return
+	}
 	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		if s, ok := containing(attrs[k], c.Value, 0); ok {
 			found.add(prefix+k, c, math.MaxInt, where, k+"="+s)
 		}
 	}
+}
+
+// anyContaining reports whether a value of attrs holds needle.
+func anyContaining(attrs map[string]any, needle string) bool {
+	for _, v := range attrs {
+		if _, ok := containing(v, needle, 0); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // containing returns the string value holding needle inside v.

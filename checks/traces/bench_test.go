@@ -81,7 +81,11 @@ func BenchmarkFlattenSpans(b *testing.B) {
 // so a slow span rule is visible: ns/span per rule.
 func BenchmarkSpanRules(b *testing.B) {
 	spans := checks.SpansFromTraces(benchTraces(1000))
-	ev := &checks.Evidence{Captured: checks.Captured{Traces: true}, Target: checks.Target{Profile: checks.ProfileNode}}
+	// One untimed probe that carried the canaries, so no-canary-leak scans
+	// every span, as in a run.
+	ev := &checks.Evidence{Captured: checks.Captured{Traces: true, Probes: true}, Target: checks.Target{Profile: checks.ProfileNode},
+		Probes:   []checks.Probe{{Method: "GET", Path: "/users/1", Canaries: true}},
+		Canaries: []checks.Canary{{Where: "Authorization header", Value: "ocnry_hdr_9f3b2c7d1e5a"}}}
 	var rules []*checks.Rule
 	for _, r := range catalogue.All() {
 		if r.Spans != nil {
