@@ -2,7 +2,6 @@ package checks
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 )
 
@@ -33,31 +32,13 @@ type Freshener interface {
 	Fresh() LogJudge
 }
 
-// ScrapeJudge is what a metrics rule keeps while scrapes flow past: it is
-// fed every scrape once, in order, parsed, and keeps what it needs of it
-// (messages per family, the values of the previous scrape, a few small
-// families), never the scrapes themselves. Finish reports like a Check.
-type ScrapeJudge interface {
-	// Scrape judges one scrape. Its Families and Body are borrowed: what
-	// outlives the call must be copied out (a family kept whole is fine,
-	// the parser does not reuse them).
-	Scrape(s *Scrape)
-	Finish(p *Pass)
-}
-
-// ScrapeReader is a LogJudge of a rule that also reads the scrapes (a
-// canary leaked into a label, the service name of target_info): the judge
-// feeds it every scrape too, before Finish.
-type ScrapeReader interface {
-	Scrape(s *Scrape)
-}
-
 // Judge runs a catalogue over evidence whose spans and log lines flow
 // through it instead of being held: NewJudge, Span for each span (or
 // ForkSpans, feed the forks consecutive parts and MergeSpans them in
 // order), then Line for each line (or Fork, feed the forks consecutive
 // parts of the stream on other cores, and Merge them back in order), then
-// Result, which feeds the scrapes. Every span comes before the first line:
+// Result, which feeds the scrapes (or FeedScrapes parts of them to
+// ForkScrapes feeds first, merged back with MergeScrapes). Every span comes before the first line:
 // log judges look spans up in the index the spans left. Run is NewJudge,
 // Spans over Evidence.Spans, Lines over Evidence.Logs, Result.
 type Judge struct {
@@ -78,12 +59,10 @@ type Judge struct {
 	broken []string
 	shape  logShape
 	lines  int
-	// scrapes holds, for each rule with a ScrapeJudge that is not
-	// disabled, its state; fed counts the scrapes of ev fed to them, and
-	// stack is what the last parsed one said about the profile.
-	scrapes []ScrapeJudge
+	// scrapes is the scrape rules' state; fed counts the scrapes of ev
+	// fed to it or to a fork (FeedScrapes).
+	scrapes *ScrapeFeed
 	fed     int
-	stack   [2]string
 	// at is the position in the whole stream of the first line this judge
 	// is fed (Fork): LogLine.Seq counts from it.
 	at int
@@ -93,16 +72,9 @@ type Judge struct {
 // Every other piece of evidence (probes, canaries, scrapes, expectations)
 // must be in ev already.
 func NewJudge(ev *Evidence, rules []*Rule, opt Options) *Judge {
-	j := &Judge{ev: ev, rules: rules, opt: opt, logs: make([]LogJudge, len(rules)), broken: make([]string, len(rules)), scrapes: make([]ScrapeJudge, len(rules))}
+	j := &Judge{ev: ev, rules: rules, opt: opt, logs: make([]LogJudge, len(rules)), broken: make([]string, len(rules))}
 	j.spans = NewSpanFeed(ev, rules, opt, 0)
-	for i, r := range rules {
-		if _, off := disabledReason(opt.Disabled, r.ID); off || r.Scrapes == nil {
-			continue
-		}
-		// Whether the scrapes parse is only known once they are fed:
-		// Result tells the missing evidence then.
-		j.guard(i, func() { j.scrapes[i] = r.Scrapes(ev) })
-	}
+	j.scrapes = NewScrapeFeed(ev, rules, opt, false)
 	return j
 }
 
@@ -250,9 +222,6 @@ func (j *Judge) guard(i int, f func()) {
 // breakRule puts rule i out of the run after its judge panicked with v.
 func (j *Judge) breakRule(i int, v any) {
 	j.logs[i] = nil
-	if j.scrapes != nil {
-		j.scrapes[i] = nil
-	}
 	j.broken[i] = fmt.Sprintf("internal error in rule %s: %v (please report it)", j.rules[i].ID, v)
 }
 
@@ -272,12 +241,25 @@ func (s *logShape) add(fields map[string]any) {
 	}
 }
 
-// feedScrapes parses every scrape of the evidence not fed yet, in order,
-// feeds it to the scrape judges (and the log judges that read scrapes) on
-// every core, records how it parsed, and lets its families and any body it
-// loaded go: a run holds one parsed scrape at a time.
-func (j *Judge) feedScrapes() {
-	for ; j.fed < len(j.ev.Scrapes); j.fed++ {
+// ForkScrapes returns a scrape feed of the same rules and evidence with
+// fresh state, for a later part of the series of scrapes (FeedScrapes), to
+// be merged back in order with MergeScrapes.
+func (j *Judge) ForkScrapes() *ScrapeFeed { return NewScrapeFeed(j.ev, j.rules, j.opt, true) }
+
+// MergeScrapes folds in a feed of the scrapes right after those j's own
+// feed was given.
+func (j *Judge) MergeScrapes(f *ScrapeFeed) { j.scrapes.Merge(f) }
+
+// FeedScrapes parses the scrapes of the evidence not fed yet, in order, up
+// to scrape to (excluded), and feeds them to f: a fork of ForkScrapes, or
+// j's own feed when f is nil. It records how each parsed and lets its
+// families and any body it loaded go: a run holds one parsed scrape at a
+// time. Result feeds the rest to j's own feed.
+func (j *Judge) FeedScrapes(to int, f *ScrapeFeed) {
+	if f == nil {
+		f = j.scrapes
+	}
+	for ; j.fed < min(to, len(j.ev.Scrapes)); j.fed++ {
 		s := &j.ev.Scrapes[j.fed]
 		view := *s
 		view.Index = j.fed
@@ -288,51 +270,6 @@ func (j *Judge) feedScrapes() {
 		view.Body, view.Load = body, nil
 		view.Parse()
 		s.ParseErr, s.families = view.ParseErr, len(view.Families)
-		if view.Parsed() {
-			j.stack[0], j.stack[1] = metricsProfile(view.Families)
-		}
-		j.feedScrape(&view)
+		f.Scrape(&view)
 	}
-}
-
-// feedScrape gives one scrape to every judge that reads scrapes, each on
-// its own goroutine as a core frees up: they only read it.
-func (j *Judge) feedScrape(s *Scrape) {
-	var readers []int
-	for i := range j.rules {
-		if j.scrapes[i] != nil {
-			readers = append(readers, i)
-		} else if _, ok := j.logs[i].(ScrapeReader); ok {
-			readers = append(readers, i)
-		}
-	}
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(readers)) {
-		wg.Go(func() {
-			for i := range work {
-				j.guardScrape(i, s)
-			}
-		})
-	}
-	for _, i := range readers {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-}
-
-// guardScrape feeds s to rule i's judge; a panic puts the rule out of the
-// run. Each goroutine writes only rule i's slots.
-func (j *Judge) guardScrape(i int, s *Scrape) {
-	defer func() {
-		if v := recover(); v != nil {
-			j.breakRule(i, v)
-		}
-	}()
-	if sj := j.scrapes[i]; sj != nil {
-		sj.Scrape(s)
-		return
-	}
-	j.logs[i].(ScrapeReader).Scrape(s)
 }

@@ -135,12 +135,14 @@ type Rule struct {
 	Logs func(*Evidence) LogJudge
 	// Scrapes, for a rule that reads parsed scrapes, makes the state each
 	// scrape is fed to (see ScrapeJudge); its Finish takes the place of
-	// Check. A LogJudge that also reads scrapes implements ScrapeReader.
+	// Check.
 	Scrapes func(*Evidence) ScrapeJudge
 	// Spans, for a rule that reads spans, makes the state every span is
-	// fed to (see SpanJudge); its Finish takes the place of Check. A rule
-	// with Logs may have Spans too: its LogJudge's Finish reports, and
-	// finds the span state in Pass.SpanState.
+	// fed to (see SpanJudge); its Finish takes the place of Check.
+	//
+	// A rule with Logs may have Spans and Scrapes too, for the signals it
+	// reads besides the lines: its LogJudge's Finish reports, and finds
+	// their state in Pass.SpanState and Pass.ScrapeState.
 	Spans func(*Evidence) SpanJudge
 }
 
@@ -179,8 +181,8 @@ func Validate(rules []*Rule) error {
 		if strings.TrimSpace(r.Doc) == "" {
 			errs = append(errs, fmt.Sprintf("rule %q: empty doc", r.ID))
 		}
-		if n := btoi(r.Check != nil) + btoi(r.Logs != nil) + btoi(r.Scrapes != nil) + btoi(r.Spans != nil && r.Logs == nil); n != 1 {
-			errs = append(errs, fmt.Sprintf("rule %q: needs exactly one of Check, Logs, Scrapes and Spans (or Logs with Spans)", r.ID))
+		if n := btoi(r.Check != nil) + btoi(r.Logs != nil) + btoi(r.Scrapes != nil && r.Logs == nil) + btoi(r.Spans != nil && r.Logs == nil); n != 1 {
+			errs = append(errs, fmt.Sprintf("rule %q: needs exactly one of Check, Logs, Scrapes and Spans (or Logs with Spans and Scrapes)", r.ID))
 		}
 		for _, p := range r.Profiles {
 			if !slices.Contains([]string{ProfileNode, ProfilePython}, p) {
@@ -201,13 +203,19 @@ type Pass struct {
 	findings []Finding
 	notes    []Finding
 	skip     string
-	// spanState is the rule's SpanJudge, for a LogJudge that reads spans.
-	spanState SpanJudge
+	// spanState and scrapeState are the rule's SpanJudge and ScrapeJudge,
+	// for a LogJudge that reads spans or scrapes too.
+	spanState   SpanJudge
+	scrapeState ScrapeJudge
 }
 
 // SpanState is the rule's SpanJudge, fed every span, for the Finish of a
 // rule with both Logs and Spans (nil otherwise).
 func (p *Pass) SpanState() SpanJudge { return p.spanState }
+
+// ScrapeState is the rule's ScrapeJudge, fed every scrape, for the Finish
+// of a rule with both Logs and Scrapes (nil otherwise).
+func (p *Pass) ScrapeState() ScrapeJudge { return p.scrapeState }
 
 // Report records a finding. Empty Rule and Severity are filled from the rule.
 func (p *Pass) Report(f Finding) {

@@ -163,9 +163,9 @@ func Judgement(ev *Evidence, rules []*Rule, opt Options, s Streams) (Result, err
 func (j *Judge) Result() Result {
 	ev, opt := j.ev, j.opt
 	j.seal()
-	j.feedScrapes()
+	j.FeedScrapes(len(ev.Scrapes), nil)
 	if opt.ResolveProfile {
-		ev.resolveProfile(opt.Profile, j.spans.index.lang, j.shape, j.stack)
+		ev.resolveProfile(opt.Profile, j.spans.index.lang, j.shape, j.scrapes.stack)
 	}
 	res := Result{
 		SchemaVersion: SchemaVersion,
@@ -199,14 +199,14 @@ func (j *Judge) Result() Result {
 		case missing != "":
 			rr.Status, rr.Reason = StatusNotEvaluated, missing
 		default:
-			passes[i] = &Pass{Evidence: ev, Rule: r, spanState: j.spans.judges[i]}
+			passes[i] = &Pass{Evidence: ev, Rule: r, spanState: j.spans.judges[i], scrapeState: j.scrapes.judges[i]}
 			switch {
-			case cmp.Or(j.broken[i], j.spans.broken[i]) != "":
-				passes[i].skip = cmp.Or(j.broken[i], j.spans.broken[i])
+			case cmp.Or(j.broken[i], j.spans.broken[i], j.scrapes.broken[i]) != "":
+				passes[i].skip = cmp.Or(j.broken[i], j.spans.broken[i], j.scrapes.broken[i])
 			case r.Logs != nil:
 				checks[i] = j.logs[i].Finish
 			case r.Scrapes != nil:
-				checks[i] = j.scrapes[i].Finish
+				checks[i] = j.scrapes.judges[i].Finish
 			case r.Spans != nil:
 				checks[i] = j.spans.judges[i].Finish
 			default:

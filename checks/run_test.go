@@ -605,5 +605,6 @@ func TestJudgeFeedsScrapesOnceAndLetsThemGo(t *testing.T) {
 // scrapeFunc is a ScrapeJudge that only watches.
 type scrapeFunc func(*Scrape)
 
-func (f scrapeFunc) Scrape(s *Scrape) { f(s) }
-func (f scrapeFunc) Finish(*Pass)     {}
+func (f scrapeFunc) Scrape(s *Scrape)  { f(s) }
+func (f scrapeFunc) Merge(ScrapeJudge) {}
+func (f scrapeFunc) Finish(*Pass)      {}

@@ -153,3 +153,66 @@ func TestSpanPartsMergeIntoOnePass(t *testing.T) {
 		})
 	}
 }
+
+// TestScrapePartsMergeIntoOnePass cuts the scrapes of every fixture case
+// at every point (and in three parts at a few), feeds the later parts to
+// scrape feeds of their own and merges them in order: every rule must give
+// exactly the findings, statuses and reasons of one pass, and Judged the
+// same counts. Cases with one scrape still cut before and after it.
+func TestScrapePartsMergeIntoOnePass(t *testing.T) {
+	rules := catalogue.All()
+	cut := 0
+	for _, dir := range checktest.Cases(t, "../../fixtures/cases") {
+		want, err := checktest.ParseWant(filepath.Join(dir, "want.txt"))
+		require.NoError(t, err)
+		opt := checks.Options{ResolveProfile: true, Profile: want.Profile}
+		load := func() *checks.Evidence {
+			ev, err := bundle.LoadDir(dir, limits.Default)
+			require.NoError(t, err)
+			return ev
+		}
+		n := len(load().Scrapes)
+		if n == 0 {
+			continue
+		}
+		cut += max(0, n-1)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			whole := checks.Run(load(), rules, opt)
+			judged := func(cuts ...int) checks.Result {
+				ev := load()
+				j := checks.NewJudge(ev, rules, opt)
+				j.Spans(ev.Spans)
+				j.Lines(ev.Logs)
+				bounds := append(append([]int{}, cuts...), n)
+				j.FeedScrapes(bounds[0], nil)
+				var parts []*checks.ScrapeFeed
+				for _, b := range bounds[1:] {
+					f := j.ForkScrapes()
+					j.FeedScrapes(b, f)
+					parts = append(parts, f)
+				}
+				if len(parts) == 2 && cuts[0]%2 == 1 {
+					parts[0].Merge(parts[1]) // merged right first
+					parts = parts[:1]
+				}
+				for _, f := range parts {
+					j.MergeScrapes(f)
+				}
+				return j.Result()
+			}
+			for k := 0; k <= n; k++ {
+				got := judged(k)
+				require.Equal(t, [2]any{whole.Rules, whole.Findings}, [2]any{got.Rules, got.Findings}, "cut at scrape %d of %d", k, n)
+				require.Equal(t, whole.Judged, got.Judged)
+				require.Equal(t, whole.Target, got.Target, "the profile resolves the same")
+			}
+			for a := 0; a <= n; a++ {
+				for b := a; b <= n; b++ {
+					got := judged(a, b)
+					require.Equal(t, [2]any{whole.Rules, whole.Findings}, [2]any{got.Rules, got.Findings}, "cut at scrapes %d and %d of %d", a, b, n)
+				}
+			}
+		})
+	}
+	require.Positive(t, cut, "no fixture case has two scrapes to cut between")
+}

@@ -55,16 +55,15 @@ secret query parameters in the HTTP instrumentation; label metrics by route.`,
 		Node:   "redact secret query parameters (new HttpInstrumentation({ redactedQueryParamsServer: [...] })), never log req.headers/req.url, label metrics by route",
 		Python: "do not capture Authorization headers or raw URLs; scrub url.query in a SpanProcessor, never bind request.headers/url in structlog, label metrics by route",
 	},
-	Logs:  newCanaryJudge,
-	Spans: newCanarySpans,
+	Logs:    newCanaryJudge,
+	Spans:   newCanarySpans,
+	Scrapes: newCanaryScrapes,
 }
 
 // canaryJudge finds the canaries in the log lines.
 type canaryJudge struct {
 	canaries []checks.Canary
 	found    leaks
-	// metrics holds the leaks found in the scrapes (ScrapeReader).
-	metrics leaks
 }
 
 func newCanaryJudge(ev *checks.Evidence) checks.LogJudge {
@@ -81,12 +80,34 @@ func (j *canaryJudge) Line(l *checks.LogLine) {
 
 func (j *canaryJudge) Merge(later checks.LogJudge) { j.found.merge(&later.(*canaryJudge).found) }
 
-func (j *canaryJudge) Scrape(sc *checks.Scrape) { scanMetrics(sc, j.canaries, &j.metrics) }
-
 func (j *canaryJudge) Finish(p *checks.Pass) {
 	spans, _ := p.SpanState().(*canaryOTLP)
-	checkNoCanaryLeak(p, &j.found, spans, &j.metrics)
+	var metrics *leaks
+	if m, ok := p.ScrapeState().(*canaryScrapes); ok {
+		metrics = &m.found
+	}
+	checkNoCanaryLeak(p, &j.found, spans, metrics)
 }
+
+// canaryScrapes finds the canaries in the scrapes: their labels and raw
+// bodies. canaryJudge reports what it found.
+type canaryScrapes struct {
+	canaries []checks.Canary
+	found    leaks
+}
+
+func newCanaryScrapes(ev *checks.Evidence) checks.ScrapeJudge {
+	return &canaryScrapes{canaries: sentCanaries(ev)}
+}
+
+func (j *canaryScrapes) Scrape(sc *checks.Scrape) { scanMetrics(sc, j.canaries, &j.found) }
+
+func (j *canaryScrapes) Merge(later checks.ScrapeJudge) {
+	j.found.merge(&later.(*canaryScrapes).found)
+}
+
+// Finish is the rule's LogJudge's (canaryJudge).
+func (*canaryScrapes) Finish(*checks.Pass) {}
 
 // maxDepth bounds recursion into nested attribute values.
 const maxDepth = 16
@@ -154,7 +175,9 @@ func checkNoCanaryLeak(p *checks.Pass, found *leaks, spans *canaryOTLP, metrics 
 			}
 		}
 	}
-	found.merge(metrics)
+	if metrics != nil {
+		found.merge(metrics)
+	}
 	for _, key := range found.order {
 		subject, _, _ := strings.Cut(key, "\x00")
 		l := found.by[key]

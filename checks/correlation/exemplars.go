@@ -84,6 +84,15 @@ func (j *exemplarJudge) Scrape(sc *checks.Scrape) {
 	}
 }
 
+func (j *exemplarJudge) Merge(later checks.ScrapeJudge) {
+	for _, e := range later.(*exemplarJudge).exs {
+		if !j.seen[e] {
+			j.seen[e] = true
+			j.exs = append(j.exs, e)
+		}
+	}
+}
+
 func (j *exemplarJudge) Finish(p *checks.Pass) {
 	exs := j.exs
 	if len(exs) == 0 {

@@ -45,31 +45,48 @@ second hard-coded name.`,
 		Node:   "derive winston's defaultMeta.service from OTEL_SERVICE_NAME instead of a second hard-coded name",
 		Python: "bind structlog's service field from OTEL_SERVICE_NAME / the resource's service.name",
 	},
-	Logs: newIdentityJudge,
+	Logs:    newIdentityJudge,
+	Scrapes: newIdentityScrapes,
 }
 
 // maxNames bounds the distinct service names a stream of lines is counted
 // under; more are counted as one.
 const maxNames = 1000
 
-// identityJudge counts the service names the log lines carry.
-// identityJudge counts the service names of the log lines, and keeps those
-// of target_info in the last parsed scrape.
-type identityJudge struct{ lines, scraped names }
+// identityJudge counts the service names of the log lines.
+type identityJudge struct{ lines names }
 
 func newIdentityJudge(*checks.Evidence) checks.LogJudge { return &identityJudge{lines: names{}} }
 
-func (j *identityJudge) Scrape(sc *checks.Scrape) {
+// identityScrapes keeps the service names of target_info in the last
+// parsed scrape; identityJudge reports.
+type identityScrapes struct {
+	scraped names
+	parsed  bool
+}
+
+func newIdentityScrapes(*checks.Evidence) checks.ScrapeJudge { return &identityScrapes{} }
+
+func (j *identityScrapes) Scrape(sc *checks.Scrape) {
 	if !sc.Parsed() {
 		return
 	}
-	j.scraped = names{}
+	j.scraped, j.parsed = names{}, true
 	if f := sc.Family("target_info"); f != nil {
 		for _, m := range f.GetMetric() {
 			j.scraped.add(targetInfoName(m.GetLabel()))
 		}
 	}
 }
+
+func (j *identityScrapes) Merge(later checks.ScrapeJudge) {
+	if l := later.(*identityScrapes); l.parsed {
+		j.scraped, j.parsed = l.scraped, true
+	}
+}
+
+// Finish is the rule's LogJudge's (identityJudge).
+func (*identityScrapes) Finish(*checks.Pass) {}
 
 func (j *identityJudge) Line(l *checks.LogLine) {
 	if l.Fields == nil {
@@ -93,7 +110,13 @@ func (j *identityJudge) Merge(later checks.LogJudge) {
 	}
 }
 
-func (j *identityJudge) Finish(p *checks.Pass) { checkServiceIdentity(p, j.lines, j.scraped) }
+func (j *identityJudge) Finish(p *checks.Pass) {
+	var scraped names
+	if s, ok := p.ScrapeState().(*identityScrapes); ok {
+		scraped = s.scraped
+	}
+	checkServiceIdentity(p, j.lines, scraped)
+}
 
 // logServiceKeys are the log fields that name the service, in preference
 // order (winston defaultMeta, ECS, structlog habits, Python log correlation).

@@ -81,6 +81,11 @@ type monotonicJudge struct {
 	drops   []drop
 	idx     map[string]int // family → its drop
 	tells   tells
+	// keepFirst makes the judge of a later part of the series keep the
+	// counters, histograms and summaries of its first parsed scrape whole
+	// (first), for Merge to compare the earlier part's last scrape with.
+	keepFirst bool
+	first     []*dto.MetricFamily
 }
 
 func newMonotonicJudge(*checks.Evidence) checks.ScrapeJudge {
@@ -93,6 +98,13 @@ func (j *monotonicJudge) Scrape(s *checks.Scrape) {
 	}
 	i := len(j.scrapes.phase)
 	j.scrapes.add(s)
+	if j.keepFirst && i == 0 {
+		for _, mf := range s.Families {
+			if mustGrow(mf.GetType()) {
+				j.first = append(j.first, mf)
+			}
+		}
+	}
 	if j.prev != nil {
 		j.decreases(i, s.Families)
 	}
@@ -102,8 +114,8 @@ func (j *monotonicJudge) Scrape(s *checks.Scrape) {
 		if _, seen := j.prev[mf.GetName()]; seen {
 			continue
 		}
-		switch mf.GetType() {
-		case dto.MetricType_COUNTER, dto.MetricType_HISTOGRAM, dto.MetricType_SUMMARY:
+		switch {
+		case mustGrow(mf.GetType()):
 			c := &counted{typ: mf.GetType(), values: make(map[uint64][2]float64, min(len(mf.GetMetric()), 1024))}
 			for _, m := range mf.GetMetric() {
 				var h uint64
@@ -116,6 +128,44 @@ func (j *monotonicJudge) Scrape(s *checks.Scrape) {
 		}
 	}
 	j.tells.see(i, s)
+}
+
+// mustGrow tells the types whose values never go down in one process.
+func mustGrow(t dto.MetricType) bool {
+	return t == dto.MetricType_COUNTER || t == dto.MetricType_HISTOGRAM || t == dto.MetricType_SUMMARY
+}
+
+func (j *monotonicJudge) KeepFirst() { j.keepFirst = true }
+
+// Merge compares the last scrape of this part with the first of the later
+// one, as the pass over both would have, then takes in the later part's
+// decreases and tells, their scrapes counted after this part's.
+func (j *monotonicJudge) Merge(later checks.ScrapeJudge) {
+	l := later.(*monotonicJudge)
+	n := len(l.scrapes.phase)
+	if n == 0 {
+		return
+	}
+	at := len(j.scrapes.phase)
+	if at == 0 {
+		j.first = l.first
+	}
+	if j.prev != nil {
+		j.decreases(at, l.first)
+	}
+	for _, d := range l.drops {
+		if k, seen := j.idx[d.family]; seen {
+			j.drops[k].steps += 1 + d.steps
+			continue
+		}
+		d.step += at
+		j.idx[d.family] = len(j.drops)
+		j.drops = append(j.drops, d)
+	}
+	j.scrapes.phase = append(j.scrapes.phase, l.scrapes.phase...)
+	j.scrapes.pos = append(j.scrapes.pos, l.scrapes.pos...)
+	j.prev = l.prev
+	j.tells.merge(&l.tells, at)
 }
 
 // decreases records, per family in order of first appearance, the first
@@ -347,6 +397,46 @@ type tells struct {
 
 func newTells() tells {
 	return tells{start: identity{ordered: true}, pids: map[string]*identity{}, aggregated: map[string]bool{}, created: map[string]*identity{}}
+}
+
+// merge takes in the tells of the scrapes after these, the first of them
+// being the at-th parsed scrape.
+func (t *tells) merge(later *tells, at int) {
+	shift := func(obs []observation) []observation {
+		out := make([]observation, len(obs))
+		for i, o := range obs {
+			o.scrape += at
+			out[i] = o
+		}
+		return out
+	}
+	if len(later.start.obs) > 0 {
+		t.start.subject, t.start.what = later.start.subject, later.start.what
+		t.start.obs = append(t.start.obs, shift(later.start.obs)...)
+	}
+	for name, id := range later.pids {
+		if mine, ok := t.pids[name]; ok {
+			mine.obs = append(mine.obs, shift(id.obs)...)
+			continue
+		}
+		c := *id
+		c.obs = shift(id.obs)
+		t.pids[name] = &c
+	}
+	for name := range later.aggregated {
+		t.aggregated[name] = true
+	}
+	for _, key := range later.order {
+		id := later.created[key]
+		if mine, ok := t.created[key]; ok {
+			mine.obs = append(mine.obs, shift(id.obs)...)
+			continue
+		}
+		c := *id
+		c.obs = shift(id.obs)
+		t.created[key] = &c
+		t.order = append(t.order, key)
+	}
 }
 
 // see reads the i-th parsed scrape.

@@ -68,6 +68,12 @@ func (j *expectedJudge) Scrape(s *checks.Scrape) {
 	}
 }
 
+func (j *expectedJudge) Merge(later checks.ScrapeJudge) {
+	if l := later.(*expectedJudge); l.exposed != nil {
+		j.url, j.exposed = l.url, l.exposed
+	}
+}
+
 func (j *expectedJudge) Finish(p *checks.Pass) {
 	if len(j.want) == 0 {
 		p.Skip("no metric declared in expect.required_metrics (or --expect-metric)")

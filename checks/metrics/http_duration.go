@@ -109,6 +109,7 @@ type durationJudge struct {
 	declared string
 	last     checks.Scrape
 	near     []string
+	parsed   bool
 }
 
 func newDurationJudge(ev *checks.Evidence) checks.ScrapeJudge {
@@ -117,7 +118,13 @@ func newDurationJudge(ev *checks.Evidence) checks.ScrapeJudge {
 
 func (j *durationJudge) Scrape(s *checks.Scrape) {
 	if s.Parsed() {
-		j.last, j.near = durationOnly(s, j.declared), nearMisses(s.Families)
+		j.last, j.near, j.parsed = durationOnly(s, j.declared), nearMisses(s.Families), true
+	}
+}
+
+func (j *durationJudge) Merge(later checks.ScrapeJudge) {
+	if l := later.(*durationJudge); l.parsed {
+		j.last, j.near, j.parsed = l.last, l.near, true
 	}
 }
 

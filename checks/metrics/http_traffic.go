@@ -110,6 +110,19 @@ func durationOnly(s *checks.Scrape, declared string) checks.Scrape {
 	return out
 }
 
+func (j *trafficJudge) Merge(later checks.ScrapeJudge) {
+	l := later.(*trafficJudge)
+	if l.n == 0 {
+		return
+	}
+	if j.n == 0 {
+		j.first = l.first
+	}
+	j.last = l.last
+	j.start.merge(&l.start, j.n)
+	j.n += l.n
+}
+
 func (j *trafficJudge) Finish(p *checks.Pass) {
 	first, last := j.first, j.last
 	mf, ok := DurationFamily(last, p.Expect.DurationMetric)

@@ -57,6 +57,20 @@ func (l *latest[T]) see(s *checks.Scrape, judge func(mf *dto.MetricFamily) T) {
 	}
 }
 
+// merge folds in what a judge of the later scrapes kept: their version of
+// a family replaces this one's, as a later scrape does.
+func (l *latest[T]) merge(later *latest[T]) {
+	if len(later.m) == 0 {
+		return
+	}
+	if l.m == nil {
+		l.m = make(map[string]*famEntry[T], len(later.m))
+	}
+	for name, e := range later.m {
+		l.m[name] = e
+	}
+}
+
 // ordered lists the entries: the last scrape's families in its order, then
 // those only earlier scrapes exposed, latest scrape first.
 func (l *latest[T]) ordered() []*famEntry[T] {
@@ -106,6 +120,8 @@ func (j *lintJudge) Scrape(s *checks.Scrape) {
 		return out
 	})
 }
+
+func (j *lintJudge) Merge(later checks.ScrapeJudge) { j.fams.merge(&later.(*lintJudge).fams) }
 
 func (j *lintJudge) Finish(p *checks.Pass) {
 	for _, e := range j.fams.ordered() {

@@ -91,6 +91,17 @@ func (j *cardinalityJudge) Scrape(s *checks.Scrape) {
 	j.last = counts
 }
 
+func (j *cardinalityJudge) Merge(later checks.ScrapeJudge) {
+	l := later.(*cardinalityJudge)
+	j.fams.merge(&l.fams)
+	if j.first == nil {
+		j.first = l.first
+	}
+	if l.last != nil {
+		j.last = l.last
+	}
+}
+
 func (j *cardinalityJudge) unbounded(mf *dto.MetricFamily) []labelFinding {
 	var out []labelFinding
 	roles := Roles(mf)

@@ -88,6 +88,12 @@ func (j *parseJudge) Scrape(s *checks.Scrape) {
 	j.findings = append(j.findings, strayMetadata(*s)...)
 }
 
+func (j *parseJudge) Merge(later checks.ScrapeJudge) {
+	l := later.(*parseJudge)
+	j.bodies = j.bodies || l.bodies
+	j.findings = append(j.findings, l.findings...)
+}
+
 func (j *parseJudge) Finish(p *checks.Pass) {
 	if !j.bodies {
 		p.Skip("no scrape returned a body (see metrics/endpoint)")

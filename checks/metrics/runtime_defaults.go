@@ -90,6 +90,12 @@ func (j *defaultsJudge) Scrape(s *checks.Scrape) {
 	j.omCreated = j.omCreated || s.Parsed() && openMetricsCreated(*s)
 }
 
+func (j *defaultsJudge) Merge(later checks.ScrapeJudge) {
+	l := later.(*defaultsJudge)
+	j.fams.merge(&l.fams)
+	j.omCreated = j.omCreated || l.omCreated
+}
+
 func (j *defaultsJudge) Finish(p *checks.Pass) {
 	want, ok := runtimeDefaults[p.Target.Profile]
 	if !ok {
