@@ -197,15 +197,7 @@ func (j *Judge) Merge(later *Judge) {
 	j.lines += later.lines
 	j.shape.event += later.shape.event
 	j.shape.message += later.shape.message
-	for i := range j.logs {
-		if later.broken[i] != "" && j.broken[i] == "" {
-			j.broken[i], j.logs[i] = later.broken[i], nil
-		}
-		if j.logs[i] == nil || later.logs[i] == nil {
-			continue
-		}
-		j.guard(i, func() { j.logs[i].Merge(later.logs[i]) })
-	}
+	mergeStates(j.logs, later.logs, j.broken, later.broken, j.guard, LogJudge.Merge)
 }
 
 // guard runs f for rule i, turning a panic into the rule's internal error:

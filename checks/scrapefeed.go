@@ -104,15 +104,7 @@ func (f *ScrapeFeed) Merge(later *ScrapeFeed) {
 	if later.parsed {
 		f.stack, f.parsed = later.stack, true
 	}
-	for i := range f.judges {
-		if later.broken[i] != "" && f.broken[i] == "" {
-			f.broken[i], f.judges[i] = later.broken[i], nil
-		}
-		if f.judges[i] == nil || later.judges[i] == nil {
-			continue
-		}
-		f.guard(i, func() { f.judges[i].Merge(later.judges[i]) })
-	}
+	mergeStates(f.judges, later.judges, f.broken, later.broken, f.guard, ScrapeJudge.Merge)
 }
 
 // guard runs fn for rule i, turning a panic into the rule's internal error.

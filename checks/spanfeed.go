@@ -102,14 +102,22 @@ func (f *SpanFeed) feed(i int, s *Span) (next int) {
 // only read, so it may be merged again elsewhere.
 func (f *SpanFeed) Merge(later *SpanFeed) {
 	f.index.merge(later.index)
-	for i := range f.judges {
-		if later.broken[i] != "" && f.broken[i] == "" {
-			f.broken[i], f.judges[i] = later.broken[i], nil
+	mergeStates(f.judges, later.judges, f.broken, later.broken, f.guard, SpanJudge.Merge)
+}
+
+// mergeStates folds the rules' states of a later part into judges, rule by
+// rule, each merge under guard: a rule broken in either part is broken in
+// the whole, and a rule without state in either part has none to merge.
+func mergeStates[J comparable](judges, later []J, broken, laterBroken []string, guard func(int, func()), merge func(J, J)) {
+	var none J
+	for i := range judges {
+		if laterBroken[i] != "" && broken[i] == "" {
+			broken[i], judges[i] = laterBroken[i], none
 		}
-		if f.judges[i] == nil || later.judges[i] == nil {
+		if judges[i] == none || later[i] == none {
 			continue
 		}
-		f.guard(i, func() { f.judges[i].Merge(later.judges[i]) })
+		guard(i, func() { merge(judges[i], later[i]) })
 	}
 }
 

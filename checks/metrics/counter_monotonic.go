@@ -414,28 +414,28 @@ func (t *tells) merge(later *tells, at int) {
 		t.start.subject, t.start.what = later.start.subject, later.start.what
 		t.start.obs = append(t.start.obs, shift(later.start.obs)...)
 	}
-	for name, id := range later.pids {
-		if mine, ok := t.pids[name]; ok {
+	// add appends the later observations of one tell, and says whether
+	// the tell is new.
+	add := func(m map[string]*identity, key string, id *identity) bool {
+		if mine, ok := m[key]; ok {
 			mine.obs = append(mine.obs, shift(id.obs)...)
-			continue
+			return false
 		}
 		c := *id
 		c.obs = shift(id.obs)
-		t.pids[name] = &c
+		m[key] = &c
+		return true
+	}
+	for name, id := range later.pids {
+		add(t.pids, name, id)
 	}
 	for name := range later.aggregated {
 		t.aggregated[name] = true
 	}
 	for _, key := range later.order {
-		id := later.created[key]
-		if mine, ok := t.created[key]; ok {
-			mine.obs = append(mine.obs, shift(id.obs)...)
-			continue
+		if add(t.created, key, later.created[key]) {
+			t.order = append(t.order, key)
 		}
-		c := *id
-		c.obs = shift(id.obs)
-		t.created[key] = &c
-		t.order = append(t.order, key)
 	}
 }
 
