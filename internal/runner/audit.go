@@ -18,7 +18,6 @@ import (
 	"github.com/obslint/obslint/internal/limits"
 	"github.com/obslint/obslint/internal/logsrc"
 	"github.com/obslint/obslint/internal/receiver"
-	"github.com/obslint/obslint/internal/scrape"
 )
 
 // AuditSettings is one `obslint audit` of a service that is already running.
@@ -65,9 +64,7 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 	if s.Limits == (limits.Limits{}) {
 		s.Limits = limits.Default
 	}
-	t := cfg.Timeouts
-	spanWait := cmp.Or(t.Spans.Duration, config.DefaultSpanWait)
-	probeTimeout := cmp.Or(t.Probe.Duration, config.DefaultProbeTimeout)
+	probeTimeout := cmp.Or(cfg.Timeouts.Probe.Duration, config.DefaultProbeTimeout)
 	ph := newPhases(s.Progress)
 
 	if cfg.URL == "" {
@@ -81,11 +78,15 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 	if s.OTLP && s.Jaeger != "" {
 		return nil, fmt.Errorf("%w: give one trace source: --otlp-listen or --jaeger", ErrCapture)
 	}
-
-	ev := &checks.Evidence{
-		Target:   checks.Target{URL: base, MetricsURL: metricsURL, Service: s.Service, Shared: true},
-		Expect:   cfg.Expect.Expectations(),
-		Captured: checks.Captured{Probes: true, Metrics: true},
+	d := &driver{
+		cfg: cfg, lim: s.Limits, base: base, metricsURL: metricsURL, ph: ph,
+		ev: &checks.Evidence{
+			Target:   checks.Target{URL: base, MetricsURL: metricsURL, Service: s.Service, Shared: true},
+			Expect:   cfg.Expect.Expectations(),
+			Captured: checks.Captured{Probes: true, Metrics: true},
+		},
+		target:    running{base: base, timeout: probeTimeout},
+		logSettle: logSettle, stopPhase: "logs", service: s.Service,
 	}
 
 	// Sources first: bad input fails before anything is sent to the service.
@@ -94,120 +95,31 @@ func Audit(ctx context.Context, s AuditSettings) (*Capture, error) {
 		return nil, fmt.Errorf("%w: %v", ErrCapture, err)
 	}
 	if logs != nil {
-		ev.Captured.Logs = true
-		ev.Captured.LogSource = logs.Describe()
+		d.logs = followed{logs}
 	}
-	var stopped LogSource
-	stopLogs := func() {
-		if logs == nil {
-			return
-		}
-		ev.Problems = append(ev.Problems, logs.Stop()...)
-		stopped, logs = logs, nil
-	}
-	defer stopLogs()
-
-	var recv *receiver.Receiver
-	if s.OTLP {
+	switch {
+	case s.OTLP:
 		ph.say("starting OTLP receiver")
-		recv, err = receiver.Start(ctx, receiver.Options{
-			GRPCAddr: s.OTLPGRPC, HTTPAddr: s.OTLPHTTP,
-		})
+		recv, err := receiver.Start(ctx, receiver.Options{GRPCAddr: s.OTLPGRPC, HTTPAddr: s.OTLPHTTP})
 		if err != nil {
+			if logs != nil {
+				logs.Stop()
+			}
 			return nil, fmt.Errorf("%w: --otlp-listen: %v", ErrCapture, err)
 		}
-		defer shutdown(recv)
-		ev.Captured.Traces = true
-		ev.Captured.TraceSource = receiverSource(recv)
-	}
-
-	ph.say("connecting to %s", base)
-	if err := reachable(ctx, base, probeTimeout); err != nil {
-		return nil, fmt.Errorf("%w: nothing answers at %s: %v", ErrCapture, base, err)
-	}
-
-	var jc *jaeger.Client
-	if s.Jaeger != "" {
+		d.traces = received{recv: recv, hint: true}
+	case s.Jaeger != "":
 		ph.say("connecting to Jaeger %s", s.Jaeger)
-		jc, err = jaeger.New(s.Jaeger, jaeger.Options{API: s.JaegerAPI, DialTimeout: probeTimeout})
+		jc, err := jaeger.New(s.Jaeger, jaeger.Options{API: s.JaegerAPI, DialTimeout: probeTimeout})
 		if err != nil {
 			// Judge everything else: the trace rules come out not evaluated.
-			ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("Jaeger at %s: %v; trace and correlation rules that need spans are not evaluated", s.Jaeger, err)})
-			ev.Captured.TraceSource = "Jaeger at " + s.Jaeger // attached but not readable: see checks.Run
-			jc = nil
-		} else {
-			defer func() { _ = jc.Close() }()
+			d.ev.Problems = append(d.ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("Jaeger at %s: %v; trace and correlation rules that need spans are not evaluated", s.Jaeger, err)})
+			d.ev.Captured.TraceSource = "Jaeger at " + s.Jaeger // attached but not readable: see checks.Run
+			break
 		}
+		d.traces = &fetched{jc: jc, addr: s.Jaeger, maxSpan: s.Limits.MaxSpans}
 	}
-	ph.done("start")
-
-	sopt := scrape.Options{Timeout: probeTimeout, MaxBytes: s.Limits.MaxScrapeBytes, Bodies: scrape.NewBodies()}
-	if err := probeAndScrape(ctx, ev, cfg, base, metricsURL, sopt, probeTimeout, ph); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCapture, err)
-	}
-	if err := judgeable(ev, base); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCapture, err)
-	}
-	ids, answered := answeredTraceIDs(ev.Probes)
-
-	var otlp *receiver.Received
-	switch {
-	case recv != nil:
-		ph.say("waiting for spans of %d probes", len(ids))
-		wctx, cancel := context.WithTimeout(ctx, spanWait)
-		missing := recv.WaitForSpans(wctx, ids, answered, quietAfterSpans)
-		cancel()
-		otlp = takeReceived(ev, recv)
-		if len(missing) > 0 {
-			ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("no SERVER span arrived within %s for %d of %d probe trace ids: is the service's OTLP exporter pointed at %s (or gRPC %s)? (its batch delay must be shorter than --span-wait)", spanWait, len(missing), len(ids), recv.HTTPEndpoint(), recv.GRPCEndpoint())})
-		}
-	case jc != nil:
-		ph.say("fetching %d traces from Jaeger", len(ids))
-		parents := map[string]string{}
-		for _, p := range ev.Probes {
-			if p.TraceID != "" && p.ParentSpanID != "" {
-				parents[p.TraceID] = p.ParentSpanID
-			}
-		}
-		res := jc.Fetch(ctx, ids, jaeger.FetchOptions{Timeout: spanWait, MaxSpans: s.Limits.MaxSpans, InjectedParents: parents})
-		ev.Spans = res.Spans
-		ev.Problems = append(ev.Problems, res.Problems...)
-		ev.Captured.Traces = true
-		ev.Captured.TraceSource = cmp.Or(res.Source, "Jaeger "+s.Jaeger)
-	}
-	ph.done("span-wait")
-
-	if logs != nil {
-		ph.say("reading the last log lines")
-		sleepCtx(ctx, logSettle)
-		stopLogs()
-	}
-	ph.done("logs")
-
-	if s.Service != "" {
-		keepService(ev, s.Service)
-		if otlp != nil {
-			otlp = otlp.Only(s.Service)
-			if n := otlp.Others(); n > 0 {
-				ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("--service %s: %d spans of other services were left out", s.Service, n)})
-			}
-		}
-	}
-	if ev.Target.Service == "" && recv != nil {
-		ev.Target.Service = recv.Service()
-	}
-	if ev.Target.Service == "" {
-		ev.Target.Service = serviceName(ev)
-	}
-	c := &Capture{Evidence: ev, Timings: ph.timings, Logs: stopped}
-	switch {
-	case otlp != nil:
-		c.OTLP = otlp
-	case ev.Captured.Traces:
-		// Jaeger answered a bounded query: its spans are in memory already.
-		c.OTLP, ev.Spans = heldSpans(ev.Spans), nil
-	}
-	return c, nil
+	return d.capture(ctx)
 }
 
 func openLogs(s AuditSettings) (*logsrc.Reader, error) {
@@ -270,39 +182,6 @@ func judgeable(ev *checks.Evidence, base string) error {
 		why = append(why, p.Subject()+": "+p.Err)
 	}
 	return fmt.Errorf("%s answered no probe and no scrape:\n  %s", base, strings.Join(why, "\n  "))
-}
-
-// keepService drops OTLP data and spans of other services.
-func keepService(ev *checks.Evidence, service string) {
-	kept := ev.Spans[:0]
-	for _, s := range ev.Spans {
-		if s.ResourceAttr("service.name") == service {
-			kept = append(kept, s)
-		}
-	}
-	dropped := len(ev.Spans) - len(kept)
-	ev.Spans = kept
-	var recs []checks.LogRecord
-	for _, r := range ev.LogRecords {
-		if attrString(r.Resource, "service.name") == service {
-			recs = append(recs, r)
-		}
-	}
-	var ms []checks.OTLPMetric
-	for _, m := range ev.OTLPMetrics {
-		if attrString(m.Resource, "service.name") == service {
-			ms = append(ms, m)
-		}
-	}
-	ev.LogRecords, ev.OTLPMetrics = recs, ms
-	if dropped > 0 {
-		ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("--service %s: %d spans of other services were left out", service, dropped)})
-	}
-}
-
-func attrString(m map[string]any, key string) string {
-	s, _ := m[key].(string)
-	return s
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

@@ -68,17 +68,17 @@ func TestJudgeable(t *testing.T) {
 func TestKeepService(t *testing.T) {
 	users := map[string]any{"service.name": "users"}
 	orders := map[string]any{"service.name": "orders"}
-	ev := &checks.Evidence{
-		Spans:       []checks.Span{{Name: "a", Resource: users}, {Name: "b", Resource: orders}},
-		LogRecords:  []checks.LogRecord{{Body: "a", Resource: users}, {Body: "b", Resource: orders}},
-		OTLPMetrics: []checks.OTLPMetric{{Name: "a", Resource: orders}},
-	}
-	keepService(ev, "users")
-	assert.Equal(t, []checks.Span{{Name: "a", Resource: users}}, ev.Spans)
-	assert.Equal(t, []checks.LogRecord{{Body: "a", Resource: users}}, ev.LogRecords)
-	assert.Empty(t, ev.OTLPMetrics)
+	ev := &checks.Evidence{Target: checks.Target{Service: "users"}}
+	f := &fetched{spans: []checks.Span{{Name: "a", Resource: users}, {Name: "b", Resource: orders}}}
+	got := f.take(ev, 0, 0, 0, "users")
+	assert.Equal(t, []checks.Span{{Name: "a", Resource: users}}, got.Kept(10))
 	require.Len(t, ev.Problems, 1)
 	assert.Equal(t, "--service users: 1 spans of other services were left out", ev.Problems[0].Message)
+	assert.Empty(t, keepMetrics([]checks.OTLPMetric{{Name: "a", Resource: orders}}, "users"))
+
+	ev = &checks.Evidence{}
+	f.take(ev, 0, 0, 0, "")
+	assert.Equal(t, "users", ev.Target.Service, "without --service, the first span names the service")
 }
 
 // A target that resets some connections is still judged on everything else,

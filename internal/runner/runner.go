@@ -1,6 +1,9 @@
-// Package runner is the `run` front door: it launches the service with its
-// OTel SDK pointed at the embedded receiver, probes, scrapes, waits for spans,
-// stops the service and returns the evidence.
+// Package runner captures the evidence of `run` and `audit`: one driver
+// (driver.go) probes, scrapes, waits for the probes' spans and stops, over a
+// target (a service it launches with its OTel SDK pointed at the embedded
+// receiver, or one already running), a trace source (the receiver, Jaeger)
+// and a log source (the service's output, a file, stdin). Run and Audit
+// only choose the parts.
 package runner
 
 import (
@@ -136,12 +139,7 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 		s.Limits = limits.Default
 	}
 	t := cfg.Timeouts
-	readyTimeout := cmp.Or(t.Ready.Duration, config.DefaultReadyTimeout)
-	spanWait := cmp.Or(t.Spans.Duration, config.DefaultSpanWait)
-	probeTimeout := cmp.Or(t.Probe.Duration, config.DefaultProbeTimeout)
-	grace := cmp.Or(t.Grace.Duration, config.DefaultGrace)
 	ph := newPhases(s.Progress)
-	say := ph.say
 
 	base, env, err := serviceURL(cfg.URL)
 	if err != nil {
@@ -149,12 +147,11 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 	}
 	metricsURL := metricsURLFor(cfg, base)
 
-	say("starting OTLP receiver")
+	ph.say("starting OTLP receiver")
 	recv, err := receiver.Start(ctx, receiver.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("%w: embedded OTLP receiver: %v", ErrCapture, err)
 	}
-	defer shutdown(recv)
 	env = append(env,
 		"OTEL_EXPORTER_OTLP_ENDPOINT="+recv.HTTPEndpoint(),
 		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
@@ -162,73 +159,31 @@ func Run(ctx context.Context, s Settings) (*Capture, error) {
 		"OTEL_BLRP_SCHEDULE_DELAY=200",
 		"OTEL_METRIC_EXPORT_INTERVAL=1000",
 	)
-
-	say("starting %s", strings.Join(s.Command, " "))
-	proc, err := launch.Start(ctx, launch.Options{
-		Command: s.Command, Dir: s.Dir, Env: env,
-		MaxLineBytes: s.Limits.MaxLineBytes, MaxLines: s.Limits.MaxLines,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: start %q: %v", ErrCapture, s.Command[0], err)
-	}
-	defer func() { _ = proc.Stop(grace) }()
-
-	ready := readyTarget(cfg.Ready, base, metricsURL)
-	say("waiting for %s", ready)
-	rctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	err = launch.WaitReady(rctx, ready, proc.Done())
-	cancel()
-	if err != nil {
-		_ = proc.Stop(grace)
-		return nil, fmt.Errorf("%w: the service did not get ready (%s): %v%s", ErrCapture, ready, err, lastLines(proc))
-	}
-	ph.done("start")
-	say("ready")
-
-	sopt := scrape.Options{Timeout: probeTimeout, MaxBytes: s.Limits.MaxScrapeBytes, Bodies: scrape.NewBodies()}
-	ev := &checks.Evidence{
-		Target: checks.Target{URL: base, MetricsURL: metricsURL, Command: s.Command},
-		Expect: cfg.Expect.Expectations(),
-		Captured: checks.Captured{
-			Probes: true, Metrics: true, Logs: true, Traces: true,
-			LogSource:   "stdout/stderr of " + strings.Join(s.Command, " "),
-			TraceSource: receiverSource(recv),
+	svc := &launched{
+		opt: launch.Options{
+			Command: s.Command, Dir: s.Dir, Env: env,
+			MaxLineBytes: s.Limits.MaxLineBytes, MaxLines: s.Limits.MaxLines,
 		},
+		ready:        readyTarget(cfg.Ready, base, metricsURL),
+		readyTimeout: cmp.Or(t.Ready.Duration, config.DefaultReadyTimeout),
+		grace:        cmp.Or(t.Grace.Duration, config.DefaultGrace),
 	}
-	if err := probeAndScrape(ctx, ev, cfg, base, metricsURL, sopt, probeTimeout, ph); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCapture, err)
+	defer func() {
+		if svc.proc != nil {
+			_ = svc.proc.Stop(svc.grace)
+		}
+	}()
+	d := &driver{
+		cfg: cfg, lim: s.Limits, base: base, metricsURL: metricsURL, ph: ph,
+		ev: &checks.Evidence{
+			Target:   checks.Target{URL: base, MetricsURL: metricsURL, Command: s.Command},
+			Expect:   cfg.Expect.Expectations(),
+			Captured: checks.Captured{Probes: true, Metrics: true},
+		},
+		target: svc, traces: received{recv: recv}, logs: launchedLogs{svc},
+		stopPhase: "stop",
 	}
-	ids, answered := answeredTraceIDs(ev.Probes)
-	say("waiting for spans of %d probes", len(ids))
-	wctx, cancel := context.WithTimeout(ctx, spanWait)
-	missing := recv.WaitForSpans(wctx, ids, answered, quietAfterSpans)
-	cancel()
-	ph.done("span-wait")
-
-	say("stopping the service")
-	exitedEarly := isClosed(proc.Done())
-	ev.Stopped = time.Now() // logs/flushed: lines arriving after this were held back until exit
-	if err := proc.Stop(grace); err != nil {
-		ev.Problems = append(ev.Problems, checks.Problem{Phase: "stop", Message: err.Error()})
-	}
-	if exitedEarly {
-		ev.Problems = append(ev.Problems, checks.Problem{Phase: "probe", Message: fmt.Sprintf("the service exited with code %d while being probed", proc.ExitCode())})
-	}
-	// The SDKs flush on shutdown: give late spans and records a moment.
-	if len(missing) > 0 {
-		fctx, cancel := context.WithTimeout(ctx, time.Second)
-		missing = recv.WaitForSpans(fctx, ids, answered, quietAfterSpans)
-		cancel()
-	}
-	ph.done("stop")
-
-	ev.Problems = append(ev.Problems, proc.Problems()...)
-	otlp := takeReceived(ev, recv)
-	if len(missing) > 0 {
-		ev.Problems = append(ev.Problems, checks.Problem{Phase: "traces", Message: fmt.Sprintf("no SERVER span arrived within %s for %d of %d probe trace ids", spanWait, len(missing), len(ids))})
-	}
-	ev.Target.Service = recv.Service()
-	return &Capture{Evidence: ev, Timings: ph.timings, Logs: proc, OTLP: otlp}, nil
+	return d.capture(ctx)
 }
 
 // metricsURLFor is the configured metrics URL, or the metrics path under base.
@@ -242,14 +197,6 @@ func metricsURLFor(cfg config.Config, base string) string {
 // receiverSource describes the embedded receiver as a trace source.
 func receiverSource(recv *receiver.Receiver) string {
 	return "embedded OTLP receiver " + recv.HTTPEndpoint() + " (gRPC " + recv.GRPCEndpoint() + ")"
-}
-
-// takeReceived moves what the receiver holds into the evidence, and
-// returns its spans and records, which wait in its spool for the judge.
-func takeReceived(ev *checks.Evidence, recv *receiver.Receiver) *receiver.Received {
-	ev.OTLPMetrics = recv.Metrics()
-	ev.Problems = append(ev.Problems, recv.Problems()...)
-	return recv.Received()
 }
 
 // shutdown stops the receiver, bounded.
@@ -401,8 +348,8 @@ func lastLines(p *launch.Process) string {
 }
 
 // serviceName is the service.name the spans report, if any.
-func serviceName(ev *checks.Evidence) string {
-	for _, s := range ev.Spans {
+func serviceName(spans []checks.Span) string {
+	for _, s := range spans {
 		if n := s.ResourceAttr("service.name"); n != "" {
 			return n
 		}
