@@ -154,8 +154,12 @@ func (r *Rule) Signal() Signal {
 
 // Anchor is the docs anchor of the rule in docs/rules.md.
 func (r *Rule) Anchor() string {
-	return "docs/rules.md#" + strings.NewReplacer("/", "", ".", "").Replace(r.ID)
+	return "docs/rules.md#" + anchorReplacer.Replace(r.ID)
 }
+
+// anchorReplacer turns a rule ID into its heading's anchor; made once, as a
+// judgement names it for every finding.
+var anchorReplacer = strings.NewReplacer("/", "", ".", "")
 
 var idRE = regexp.MustCompile(`^(metrics|logs|traces|correlation)/[a-z0-9]+(-[a-z0-9]+)*$`)
 
