@@ -48,6 +48,9 @@ type Stats struct {
 	Evaluations int64 `json:"evaluations"`
 	// Panics counts evaluations that panicked (reported as problems).
 	Panics int64 `json:"panics"`
+	// SpansJudged counts the spans fed to the span rules: each kept span
+	// once, however many evaluations its window sees.
+	SpansJudged int64 `json:"spans_judged"`
 	// Behind is how many changed windows the last evaluation left for the
 	// next one, for lack of time.
 	Behind int64 `json:"behind"`
@@ -78,7 +81,7 @@ type Engine struct {
 	judgedAt map[string]time.Time // when each result was judged (evalMu)
 	subs     map[string]*subscriber
 
-	evicted, dropped, droppedAttrs, evaluations, panics, behind atomic.Int64
+	evicted, dropped, droppedAttrs, evaluations, panics, behind, spansJudged atomic.Int64
 	// processors counts started processors per signal (see ProcessorFeeds).
 	processors [numSignals]atomic.Int32
 
@@ -171,7 +174,8 @@ func (e *Engine) Stats() Stats {
 	}
 	e.mu.Unlock()
 	return Stats{Services: services, Spans: spans, LogRecords: records, Evicted: e.evicted.Load(), Dropped: e.dropped.Load(),
-		DroppedAttributes: e.droppedAttrs.Load(), Bytes: bytes, Evaluations: e.evaluations.Load(), Panics: e.panics.Load(), Behind: e.behind.Load()}
+		DroppedAttributes: e.droppedAttrs.Load(), Bytes: bytes, Evaluations: e.evaluations.Load(), Panics: e.panics.Load(), Behind: e.behind.Load(),
+		SpansJudged: e.spansJudged.Load()}
 }
 
 // start runs the evaluation ticker and the report endpoint.
@@ -386,7 +390,8 @@ func (e *Engine) judge(v serviceView, profile string, rules []*checks.Rule, opt 
 	ev := v.evidence()
 	opt.ResolveProfile, opt.Profile = true, profile
 	// The judge recovers a panicking rule itself (not_evaluated, "internal error").
-	res, _ = checks.Judgement(ev, rules, opt, checks.Streams{Lines: v.judgeLines})
+	otlp := func(j *checks.Judge) (int, error) { return v.judgeOTLP(j, ev, rules, opt, &e.spansJudged) }
+	res, _ = checks.Judgement(ev, rules, opt, checks.Streams{OTLP: otlp, Lines: v.judgeLines})
 	return res
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -277,4 +278,77 @@ func spanBatch(service string, n, attrs int) ptrace.Traces {
 		}
 	}
 	return td
+}
+
+// TestEachSpanJudgedOnce feeds the spans of every single-service trace
+// fixture case one span per batch, evaluating every third span and rotating
+// every seventh: each evaluation feeds the rules only the spans no earlier
+// one fed and merges the buckets' states, so the final verdict must be that
+// of an engine that saw the same batches and rotations and evaluated once,
+// and every span must be judged exactly once.
+func TestEachSpanJudgedOnce(t *testing.T) {
+	dirs, err := os.ReadDir(casesDir)
+	require.NoError(t, err)
+	compared := 0
+	for _, d := range dirs {
+		tds := tracesOf(t, filepath.Join(casesDir, d.Name(), "traces.json"))
+		if len(serviceNames(tds)) != 1 {
+			continue
+		}
+		var one []ptrace.Traces // one span per batch
+		for _, td := range tds {
+			for i := 0; i < td.ResourceSpans().Len(); i++ {
+				rs := td.ResourceSpans().At(i)
+				for k := 0; k < rs.ScopeSpans().Len(); k++ {
+					ss := rs.ScopeSpans().At(k)
+					for m := 0; m < ss.Spans().Len(); m++ {
+						b := ptrace.NewTraces()
+						brs := b.ResourceSpans().AppendEmpty()
+						rs.Resource().CopyTo(brs.Resource())
+						bss := brs.ScopeSpans().AppendEmpty()
+						ss.Scope().CopyTo(bss.Scope())
+						ss.Spans().At(m).CopyTo(bss.Spans().AppendEmpty())
+						one = append(one, b)
+					}
+				}
+			}
+		}
+		if len(one) < 3 {
+			continue
+		}
+		t.Run(d.Name(), func(t *testing.T) {
+			profile := wantProfile(t, filepath.Join(casesDir, d.Name()))
+			engine := func() *Engine {
+				return testEngine(t, func(c *Config) {
+					c.Profile, c.EvaluateEvery, c.Window = profile, time.Second, time.Minute
+					c.MaxSpansPerService = 100000
+				})
+			}
+			often, once := engine(), engine()
+			for i, td := range one {
+				often.ConsumeTraces(td)
+				once.ConsumeTraces(td)
+				if i%3 == 2 {
+					often.EvaluateNow()
+				}
+				if i%7 == 6 {
+					often.rotate()
+					once.rotate()
+				}
+			}
+			got, want := often.EvaluateNow(), once.EvaluateNow()
+			require.Len(t, got, 1)
+			for name, w := range want {
+				g := got[name]
+				require.NotNil(t, g)
+				assert.Equal(t, [2]any{w.Rules, w.Findings}, [2]any{g.Rules, g.Findings})
+				assert.Equal(t, w.Judged, g.Judged)
+				assert.Equal(t, len(one), g.Judged.Spans)
+			}
+			assert.Equal(t, int64(len(one)), often.Stats().SpansJudged, "each span judged once")
+			assert.Equal(t, int64(len(one)), once.Stats().SpansJudged)
+			compared++
+		})
+	}
+	assert.Greater(t, compared, 10)
 }

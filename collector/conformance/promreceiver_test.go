@@ -171,6 +171,17 @@ var rulesTheReceiverRepairs = map[string]string{
 	"metrics/naming":          `the receiver overwrites a service's own "up" series with its own`,
 }
 
+// casesTheReceiverHides are fixture cases whose verdict rests on what the
+// receiver's translation drops, with what it drops: collector mode cannot
+// reach the offline verdict on them.
+var casesTheReceiverHides = map[string]string{
+	// An OpenMetrics _created sample becomes the points' start time, which
+	// the receiver sets for every counter anyway; without it the engine
+	// cannot tell a registry of its own from multiprocess mode, and notes
+	// the missing defaults instead of warning.
+	"metrics-runtime-defaults-fail-python-registry-openmetrics": "OpenMetrics _created samples",
+}
+
 type scrapeOverride struct {
 	File        string `json:"file"`
 	ContentType string `json:"content_type"`
@@ -197,6 +208,9 @@ func TestMetricsSameVerdictThroughPrometheusReceiver(t *testing.T) {
 		files, _ := filepath.Glob(filepath.Join(dir, "metrics*"))
 		if len(files) == 0 || strings.HasPrefix(d.Name(), "metrics-endpoint-") || strings.HasPrefix(d.Name(), "metrics-parse-") {
 			continue // the HTTP exchange and the parse are the receiver's
+		}
+		if casesTheReceiverHides[d.Name()] != "" {
+			continue
 		}
 		// In scrape order, as bundle.LoadDir reads them: metrics-2 before metrics-10.
 		slices.SortFunc(files, func(a, b string) int { return cmp.Compare(scrapeNumber(a), scrapeNumber(b)) })

@@ -3,6 +3,7 @@ package conformance
 import (
 	"container/list"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -40,6 +41,11 @@ type service struct {
 	// version changes whenever the window does, so an evaluation can reuse
 	// the last result of a window that did not change.
 	version uint64
+
+	// fed counts the spans the evaluations fed to the buckets' span feeds
+	// (bucket.feed), so that each bucket's spans take their place after the
+	// previous bucket's. Only evaluations (Engine.evalMu) touch it.
+	fed int
 }
 
 // bucket holds what arrived during one evaluate_every.
@@ -59,6 +65,14 @@ type bucket struct {
 	firstScrape, lastScrape *snapshot
 	otlp                    []checks.OTLPMetric
 	otlpSeen                map[string]struct{}
+
+	// feed is the span rules' state over the blobs of spans and records
+	// judged so far (fedSpans, fedRecords of them): each span is judged
+	// once, when the first evaluation after its arrival feeds it, and the
+	// window's verdict merges the buckets' feeds, which merging only reads.
+	// Only evaluations (Engine.evalMu) touch these.
+	feed                 *checks.SpanFeed
+	fedSpans, fedRecords int
 
 	reservedSpans, reservedRecords int
 	// touched says something arrived (kept or dropped).
@@ -151,24 +165,31 @@ type serviceView struct {
 	version uint64
 	name    string
 	start   time.Time
-	spans   [][]byte
-	lines   [][]rawLine
-	records [][]byte
+	// parts are the window's buckets, oldest first, with the span and
+	// record blobs they held when the view was taken.
+	parts []part
+	lines [][]rawLine
 	// scrapes are the first and last snapshot of each bucket, oldest first.
 	scrapes  []*snapshot
 	otlp     [][]checks.OTLPMetric
 	traces   bool
 	logLines bool
 	problems []checks.Problem
+	svc      *service
+}
+
+// part is one bucket as a view saw it.
+type part struct {
+	b              *bucket
+	spans, records [][]byte
 }
 
 func (s *service) view() serviceView {
-	v := serviceView{name: s.name, start: s.first, version: s.version}
+	v := serviceView{name: s.name, start: s.first, version: s.version, svc: s}
 	var droppedSpans, droppedRecords, droppedAttrs, failedScrapes int
 	for _, b := range s.buckets {
-		v.spans = append(v.spans, b.spans...)
+		v.parts = append(v.parts, part{b: b, spans: b.spans, records: b.records})
 		v.lines = append(v.lines, b.lines)
-		v.records = append(v.records, b.records...)
 		v.otlp = append(v.otlp, b.otlp)
 		v.traces = v.traces || b.traces
 		v.logLines = v.logLines || b.logLines
@@ -209,21 +230,10 @@ func (s *service) view() serviceView {
 	return v
 }
 
-// evidence assembles the window into the one Evidence model.
+// evidence assembles the window into the one Evidence model, but for its
+// spans and records, which judgeOTLP streams.
 func (v serviceView) evidence() *checks.Evidence {
 	ev := &checks.Evidence{Target: checks.Target{Service: v.name}}
-	var tu ptrace.ProtoUnmarshaler
-	for _, blob := range v.spans {
-		if td, err := tu.UnmarshalTraces(blob); err == nil {
-			ev.Spans = append(ev.Spans, checks.SpansFromTraces(td)...)
-		}
-	}
-	var lu plog.ProtoUnmarshaler
-	for _, blob := range v.records {
-		if ld, err := lu.UnmarshalLogs(blob); err == nil {
-			ev.LogRecords = append(ev.LogRecords, checks.LogRecordsFromLogs(ld)...)
-		}
-	}
 	ev.OTLPMetrics = flatten(v.otlp)
 	ev.Captured = checks.Captured{Probes: false, Traces: v.traces, Logs: v.logLines}
 	if v.traces {
@@ -248,6 +258,44 @@ func (v serviceView) evidence() *checks.Evidence {
 	}
 	ev.Problems = append(ev.Problems, v.problems...)
 	return ev
+}
+
+// judgeOTLP brings each bucket's span feed up to the blobs the view saw,
+// feeding it only the blobs no evaluation fed before, and merges the feeds
+// into j in order: a span is judged once, however many evaluations its
+// window sees (evaluation only, Engine.evalMu held).
+// judged counts the spans fed.
+func (v serviceView) judgeOTLP(j *checks.Judge, ev *checks.Evidence, rules []*checks.Rule, opt checks.Options, judged *atomic.Int64) (int, error) {
+	var tu ptrace.ProtoUnmarshaler
+	var lu plog.ProtoUnmarshaler
+	n := 0
+	for _, p := range v.parts {
+		b := p.b
+		if b.feed == nil {
+			b.feed = checks.NewSpanFeed(ev, rules, opt, v.svc.fed)
+		}
+		for _, blob := range p.records[b.fedRecords:] {
+			if ld, err := lu.UnmarshalLogs(blob); err == nil {
+				for _, r := range checks.LogRecordsFromLogs(ld) {
+					b.feed.Record(&r)
+				}
+			}
+		}
+		b.fedRecords = len(p.records)
+		for _, blob := range p.spans[b.fedSpans:] {
+			if td, err := tu.UnmarshalTraces(blob); err == nil {
+				for _, s := range checks.SpansFromTraces(td) {
+					b.feed.Span(&s)
+					v.svc.fed++
+					judged.Add(1)
+				}
+			}
+		}
+		b.fedSpans = len(p.spans)
+		j.MergeSpans(b.feed)
+		n += b.feed.Count()
+	}
+	return n, nil
 }
 
 // judgeLines feeds the window's log lines to j, each parsed as it is judged.
