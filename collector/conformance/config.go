@@ -23,7 +23,7 @@ const (
 	defaultMaxLogRecords     = 2000
 	defaultMaxAttributes     = 128
 	defaultMemoryLimitMiB    = 256
-	defaultMaxCopyPerSecond  = 20000
+	defaultMaxCopyPerSecond  = 5000
 	defaultProfile           = checks.ProfileAuto
 	maxWindowBuckets         = 60
 	minEvaluateEvery         = 100 * time.Millisecond

@@ -442,7 +442,9 @@ func (e *Engine) evictLocked(s *service, why string) {
 	e.bytes -= s.bytes
 	s.kill()
 	e.evicted.Add(1)
-	e.logger.Debug("conformance window evicted", zap.String("service", s.name), zap.String("limit", why))
+	if ce := e.logger.Check(zap.DebugLevel, "conformance window evicted"); ce != nil {
+		ce.Write(zap.String("service", s.name), zap.String("limit", why))
+	}
 }
 
 // addBytesLocked accounts memory and, over the limit, frees the oldest

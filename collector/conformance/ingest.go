@@ -179,6 +179,9 @@ outer:
 	e.mu.Lock()
 	b.reservedRecords -= take
 	if !b.dead {
+		if s.lineN == nil && len(lines) > 0 {
+			s.lineN = map[string]int{} // most services never send a raw line
+		}
 		for i := range lines {
 			if len(s.lineN) < maxLogSources || s.lineN[lines[i].source] > 0 {
 				s.lineN[lines[i].source]++

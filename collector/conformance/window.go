@@ -343,7 +343,6 @@ func newService(name string, now time.Time, cfg Config, nBuckets int) *service {
 		buckets:    []*bucket{newBucket(now)},
 		spanCap:    max(1, (cfg.MaxSpansPerService+nBuckets-1)/nBuckets),
 		recordCap:  max(1, (cfg.MaxLogRecordsPerService+nBuckets-1)/nBuckets),
-		lineN:      map[string]int{},
 		maxSpans:   cfg.MaxSpansPerService,
 		maxRecords: cfg.MaxLogRecordsPerService,
 	}
