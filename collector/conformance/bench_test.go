@@ -142,11 +142,24 @@ func BenchmarkEvaluateFullWindow(b *testing.B) {
 	}
 	e.ConsumeLogs(logsOf(lines, "svc"))
 	require.Equal(b, defaultMaxSpans, e.Stats().Spans)
-	b.ReportAllocs()
-	for b.Loop() {
-		e.mu.Lock()
-		e.services["svc"].version++
-		e.mu.Unlock()
-		e.EvaluateNow()
+	// first: the spans were never judged (the evaluation after they
+	// arrived); again: they were, and only the lines and the merge of the
+	// buckets' span state are left (every later evaluation of the window).
+	for _, again := range []bool{false, true} {
+		b.Run(map[bool]string{false: "first", true: "again"}[again], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				e.mu.Lock()
+				s := e.services["svc"]
+				s.version++
+				if !again {
+					for _, bk := range s.buckets {
+						bk.feed, bk.fedSpans, bk.fedRecords = nil, 0, 0
+					}
+				}
+				e.mu.Unlock()
+				e.EvaluateNow()
+			}
+		})
 	}
 }
