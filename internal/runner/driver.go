@@ -34,7 +34,7 @@ type target interface {
 	answered(ev *checks.Evidence) error
 	// stop ends what start began, after the span wait, and reports whether
 	// the service was stopped (its SDKs flush on shutdown).
-	stop(ev *checks.Evidence) bool
+	stop(ev *checks.Evidence, ph *phases) bool
 }
 
 // traceSource is where the probes' spans come from.
@@ -119,7 +119,7 @@ func (d *driver) capture(ctx context.Context) (*Capture, error) {
 	}
 	d.ph.done("span-wait")
 
-	if d.target.stop(d.ev) && d.traces != nil && missing > 0 {
+	if d.target.stop(d.ev, d.ph) && d.traces != nil && missing > 0 {
 		// The SDKs flush on shutdown: give late spans and records a moment.
 		missing = d.traces.wait(ctx, d.ev, ids, answered, time.Second)
 	}
@@ -170,7 +170,8 @@ func (l *launched) start(ctx context.Context, ph *phases) error {
 
 func (*launched) answered(*checks.Evidence) error { return nil }
 
-func (l *launched) stop(ev *checks.Evidence) bool {
+func (l *launched) stop(ev *checks.Evidence, ph *phases) bool {
+	ph.say("stopping the service")
 	exitedEarly := isClosed(l.proc.Done())
 	ev.Stopped = time.Now() // logs/flushed: lines arriving after this were held back until exit
 	if err := l.proc.Stop(l.grace); err != nil {
@@ -213,7 +214,7 @@ func (r running) start(ctx context.Context, ph *phases) error {
 }
 
 func (r running) answered(ev *checks.Evidence) error { return judgeable(ev, r.base) }
-func (running) stop(*checks.Evidence) bool           { return false }
+func (running) stop(*checks.Evidence, *phases) bool  { return false }
 
 // followed is a log file or standard input read during an audit.
 type followed struct{ *logsrc.Reader }
