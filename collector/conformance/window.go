@@ -160,7 +160,9 @@ func (s *service) idle() bool {
 }
 
 // serviceView is what an evaluation reads of a window, taken under the
-// engine's lock: slices of immutable items, so judging needs no lock.
+// engine's lock: slices of immutable items, so judging needs no lock. The
+// buckets and the service are there for the span feeds they cache, which
+// only evaluations touch (Engine.evalMu).
 type serviceView struct {
 	version uint64
 	name    string
@@ -284,11 +286,12 @@ func (v serviceView) judgeOTLP(j *checks.Judge, ev *checks.Evidence, rules []*ch
 		b.fedRecords = len(p.records)
 		for _, blob := range p.spans[b.fedSpans:] {
 			if td, err := tu.UnmarshalTraces(blob); err == nil {
-				for _, s := range checks.SpansFromTraces(td) {
-					b.feed.Span(&s)
-					v.svc.fed++
-					judged.Add(1)
+				spans := checks.SpansFromTraces(td)
+				for i := range spans {
+					b.feed.Span(&spans[i])
 				}
+				v.svc.fed += len(spans)
+				judged.Add(int64(len(spans)))
 			}
 		}
 		b.fedSpans = len(p.spans)

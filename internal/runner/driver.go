@@ -183,14 +183,14 @@ func (l *launched) stop(ev *checks.Evidence, ph *phases) bool {
 	return true
 }
 
-// The launched service's stdout and stderr are its log source.
-func (l *launched) describe() string                   { return "stdout/stderr of " + joinCommand(l.opt.Command) }
-func (l *launched) Judge(j *checks.Judge) (int, error) { return l.proc.Judge(j) }
-func (l *launched) Kept(max int) []checks.LogLine      { return l.proc.Kept(max) }
-
-// launchedLogs is the log source side of launched: stopping it leaves the
-// process alone (stop did that) and reports what its output lost.
+// launchedLogs is the launched service's stdout and stderr as its log
+// source: stopping it leaves the process alone (launched.stop did that)
+// and reports what its output lost.
 type launchedLogs struct{ *launched }
+
+func (l launchedLogs) describe() string                   { return "stdout/stderr of " + joinCommand(l.opt.Command) }
+func (l launchedLogs) Judge(j *checks.Judge) (int, error) { return l.proc.Judge(j) }
+func (l launchedLogs) Kept(max int) []checks.LogLine      { return l.proc.Kept(max) }
 
 func (l launchedLogs) stop() []checks.Problem {
 	if l.proc == nil {
@@ -270,7 +270,6 @@ type fetched struct {
 	addr    string
 	maxSpan int
 	spans   []checks.Span
-	source  string
 }
 
 func (f *fetched) describe() string { return "Jaeger " + f.addr }
@@ -283,9 +282,9 @@ func (f *fetched) wait(ctx context.Context, ev *checks.Evidence, ids []string, _
 		}
 	}
 	res := f.jc.Fetch(ctx, ids, jaeger.FetchOptions{Timeout: d, MaxSpans: f.maxSpan, InjectedParents: parents})
-	f.spans, f.source = res.Spans, cmp.Or(res.Source, f.describe())
+	f.spans = res.Spans
 	ev.Problems = append(ev.Problems, res.Problems...)
-	ev.Captured.TraceSource = f.source
+	ev.Captured.TraceSource = cmp.Or(res.Source, f.describe())
 	return 0
 }
 
